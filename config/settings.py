@@ -1,0 +1,128 @@
+"""Typed settings, loaded once from the environment and validated at start-up.
+
+Precedence: a variable set in the environment wins over a `.env` file in the working
+directory, which wins over the defaults below. Invalid values raise ConfigError naming the
+variable, so a misconfigured process dies at start-up instead of at the first SMS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from gateway.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OUTBOUND_CHOICES = ("log", "generic", "kannel")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the gateway. `env` names the environment variable of each field."""
+
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", metadata={"env": "REDIS_URL"})
+    database_url: str = field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'gateway.db'}",
+        metadata={"env": "DATABASE_URL"},
+    )
+    short_code: str = field(default="1708", metadata={"env": "GATEWAY_SHORT_CODE"})
+    outbound: str = field(default="log", metadata={"env": "GATEWAY_OUTBOUND"})
+    public_url: str = field(default="http://127.0.0.1:8000", metadata={"env": "GATEWAY_PUBLIC_URL"})
+    inbound_token: str = field(default="", metadata={"env": "GATEWAY_INBOUND_TOKEN"})
+    port: int = field(default=8000, metadata={"env": "GATEWAY_PORT"})
+    host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_HOST"})
+    web_workers: int = field(default=2, metadata={"env": "GATEWAY_WEB_WORKERS"})
+    job_workers: int = field(default=2, metadata={"env": "GATEWAY_JOB_WORKERS"})
+    region: str = field(default="ID", metadata={"env": "GATEWAY_REGION"})
+    queue_name: str = field(default="gateway", metadata={"env": "GATEWAY_QUEUE"})
+    max_body_bytes: int = field(default=16384, metadata={"env": "GATEWAY_MAX_BODY_BYTES"})
+    max_text_chars: int = field(default=2000, metadata={"env": "GATEWAY_MAX_TEXT_CHARS"})
+    send_timeout: float = field(default=10.0, metadata={"env": "GATEWAY_SEND_TIMEOUT"})
+    send_max_attempts: int = field(default=6, metadata={"env": "GATEWAY_SEND_MAX_ATTEMPTS"})
+    send_backoff_base: float = field(default=5.0, metadata={"env": "GATEWAY_SEND_BACKOFF_BASE"})
+    send_backoff_max: float = field(default=600.0, metadata={"env": "GATEWAY_SEND_BACKOFF_MAX"})
+    sweep_after: float = field(default=60.0, metadata={"env": "GATEWAY_SWEEP_AFTER"})
+    check_fail_limit: int = field(default=5, metadata={"env": "GATEWAY_CHECK_FAIL_LIMIT"})
+    check_fail_window: int = field(default=3600, metadata={"env": "GATEWAY_CHECK_FAIL_WINDOW"})
+    generic_send_url: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_URL"})
+    generic_send_token: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_TOKEN"})
+    kannel_sendsms_url: str = field(
+        default="http://127.0.0.1:13013/cgi-bin/sendsms", metadata={"env": "GATEWAY_KANNEL_SENDSMS_URL"}
+    )
+    kannel_username: str = field(default="", metadata={"env": "GATEWAY_KANNEL_USERNAME"})
+    kannel_password: str = field(default="", metadata={"env": "GATEWAY_KANNEL_PASSWORD"})
+    kannel_smsc: str = field(default="", metadata={"env": "GATEWAY_KANNEL_SMSC"})
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some fields changed, validated again (tests use it for overrides)."""
+        return validate(dataclasses.replace(self, **changes))
+
+
+def env_name(name: str) -> str:
+    """The environment variable behind a settings field."""
+    return next(f.metadata["env"] for f in fields(Settings) if f.name == name)
+
+
+def _convert(raw: str, to: type, var: str):
+    try:
+        return to(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a valid {to.__name__}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> Settings:
+    """Build Settings from defaults, then the .env file, then the environment."""
+    environ = os.environ if environ is None else environ
+    file_values = dotenv_values(dotenv_path) if dotenv_path and Path(dotenv_path).is_file() else {}
+    values = {}
+    types = {"int": int, "float": float, "str": str}
+    for f in fields(Settings):
+        var = f.metadata["env"]
+        raw = environ.get(var, file_values.get(var))
+        if raw is None:
+            continue
+        values[f.name] = _convert(raw.strip(), types[str(f.type)], var)
+    return validate(Settings(**values))
+
+
+def _require(cond: bool, var: str, message: str) -> None:
+    if not cond:
+        raise ConfigError(f"{var}: {message}")
+
+
+def _is_http_url(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def validate(s: Settings) -> Settings:
+    """Check cross-field rules; raise ConfigError naming the first bad variable."""
+    _require(
+        s.outbound in OUTBOUND_CHOICES, "GATEWAY_OUTBOUND", f"must be one of {', '.join(OUTBOUND_CHOICES)}"
+    )
+    _require(bool(s.inbound_token), "GATEWAY_INBOUND_TOKEN", "must be set (the secret aggregators present)")
+    _require(s.short_code.isdigit(), "GATEWAY_SHORT_CODE", "must be digits")
+    _require(0 < s.port < 65536, "GATEWAY_PORT", "must be a TCP port")
+    _require(
+        urlparse(s.redis_url).scheme in ("redis", "rediss", "unix"), "REDIS_URL", "must be a redis:// URL"
+    )
+    _require("://" in s.database_url, "DATABASE_URL", "must be an SQLAlchemy URL")
+    _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
+    _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
+    _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
+    if s.outbound == "generic":
+        _require(_is_http_url(s.generic_send_url), "GATEWAY_GENERIC_SEND_URL", "must be an http(s) URL")
+        _require(bool(s.generic_send_token), "GATEWAY_GENERIC_SEND_TOKEN", "must be set")
+    if s.outbound == "kannel":
+        _require(_is_http_url(s.kannel_sendsms_url), "GATEWAY_KANNEL_SENDSMS_URL", "must be an http(s) URL")
+        _require(bool(s.kannel_username), "GATEWAY_KANNEL_USERNAME", "must be set")
+        _require(bool(s.kannel_password), "GATEWAY_KANNEL_PASSWORD", "must be set")
+    return s

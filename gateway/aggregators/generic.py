@@ -1,0 +1,100 @@
+"""The generic aggregator: our reference contract for any aggregator that can call a URL
+(DESIGN.md section 2, "The generic aggregator")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.aggregators.base import (
+    Ack,
+    Aggregator,
+    InboundSMS,
+    OutboundSMS,
+    SendRequest,
+    SendResponse,
+    StatusUpdate,
+    WireRequest,
+)
+from gateway.aggregators.http_status import classify_http_failure
+from gateway.errors import InvalidPayload, SendError
+from gateway.models import DLR_STATUSES
+
+
+def required(req: WireRequest, name: str) -> str:
+    """A field that must be present and non-empty."""
+    value = req.field(name)
+    if value is None or not value.strip():
+        raise InvalidPayload(name, "is required")
+    return value
+
+
+def parse_iso_timestamp(raw: str | None, name: str = "timestamp") -> datetime | None:
+    """An optional ISO 8601 timestamp; a present but unreadable one is a 400."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidPayload(name, "must be an ISO 8601 timestamp") from None
+
+
+class Generic(Aggregator):
+    name = "generic"
+
+    # MO, form-encoded or JSON:
+    #   from=081234567890&to=1708&text=LAPOR+jalan+rusak&id=agg-123&timestamp=2026-11-29T08:00:00Z
+    #   {"from": "+6281234567890", "to": "1708", "text": "CEK 1234567890", "id": "agg-124"}
+    def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
+        """One MO per request."""
+        text = req.field("text")
+        if text is None:
+            raise InvalidPayload("text", "is required")
+        return [
+            InboundSMS(
+                sender=required(req, "from"),
+                to=required(req, "to"),
+                text=text,
+                external_id=required(req, "id"),
+                sent_at=parse_iso_timestamp(req.field("timestamp")),
+            )
+        ]
+
+    # DLR:  id=agg-77&status=DELIVERED   (or the same as JSON)
+    def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
+        """One delivery report per request; `id` is the aggregator's id from the send answer."""
+        ref = required(req, "id")
+        raw = required(req, "status").strip().upper()
+        if raw not in DLR_STATUSES:
+            raise InvalidPayload("status", f"must be one of {', '.join(DLR_STATUSES)}")
+        return [StatusUpdate(message_ref=ref, status=raw, raw_status=raw)]
+
+    # MT: POST {"id": "42", "to": "+6281234567890", "from": "1708", "text": "..."}
+    #     Authorization: Bearer <GATEWAY_GENERIC_SEND_TOKEN>
+    def build_send(self, sms: OutboundSMS, settings) -> SendRequest:
+        """JSON POST to GATEWAY_GENERIC_SEND_URL; our id lets the aggregator dedupe a resend."""
+        return SendRequest(
+            method="POST",
+            url=settings.generic_send_url,
+            json={"id": str(sms.gateway_id), "to": sms.to, "from": sms.sender, "text": sms.text},
+            headers={"Authorization": f"Bearer {settings.generic_send_token}"},
+        )
+
+    def read_send_response(self, resp: SendResponse) -> str:
+        """2xx with {"id": ...} is accepted; 429/5xx retryable; other 4xx permanent."""
+        if 200 <= resp.status_code < 300:
+            try:
+                agg_id = resp.json().get("id")
+            except (ValueError, AttributeError):
+                agg_id = None
+            if not agg_id:
+                # Accepted, but without an id we could never match its DLRs: an aggregator
+                # bug that a retry will not fix, and resending would duplicate the SMS.
+                raise SendError("2xx answer without an id", retryable=False)
+            return str(agg_id)
+        raise classify_http_failure(resp)
+
+    def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
+        import json
+
+        body = {"status": "duplicate" if duplicate else "accepted", "ids": gateway_ids}
+        return Ack(202 if not duplicate else 200, json.dumps(body), "application/json")

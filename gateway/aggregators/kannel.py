@@ -1,0 +1,227 @@
+"""Kannel (bearerbox + smsbox): MO from an `sms-service` get-url/post-url, MT through
+`/cgi-bin/sendsms`, delivery reports through the `dlr-url` we put on every MT.
+
+Everything below was checked against a real Kannel 1.4.5 (tests/support/kannel.py runs one;
+tests/fixtures/kannel/ holds what it sent):
+
+- The MO text arrives in the charset Kannel names in `%C`: `UTF-8` for GSM-7 messages
+  (coding 0), `UTF-16BE` for UCS-2 ones (coding 2, raw UTF-16BE bytes url-encoded in the query
+  and raw in the post-url body) unless smsbox has `mo-recode = true`, which turns UCS-2 into
+  UTF-8 (coding 0). `8-BIT` for binary messages (coding 1).
+- `%a` squeezes runs of white space into one `+`; the post-url body is the text as sent.
+- `%I` is Kannel's message UUID; smsbox's HTTP retries (`http-request-retry`) repeat the very
+  same URL, so it is a stable idempotency key.
+- sendsms answers `202 0: Accepted for delivery` / `202 3: Queued for later delivery` and no
+  message id, so the dlr-url carries our own id.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from gateway.aggregators.base import (
+    Ack,
+    Aggregator,
+    InboundSMS,
+    OutboundSMS,
+    SendRequest,
+    SendResponse,
+    StatusUpdate,
+    WireRequest,
+)
+from gateway.errors import InvalidPayload, SendError
+
+try:  # the shared GSM-7 helper, once it exists
+    from gateway.gsm7 import is_gsm7
+except ImportError:  # pragma: no cover - depends on the rest of the tree
+    _GSM7_BASIC = (
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    )
+    _GSM7 = frozenset(_GSM7_BASIC + "^{}\\[~]|€\f")  # basic set + extension table
+
+    def is_gsm7(text: str) -> bool:
+        """True when every character of `text` has a GSM 03.38 (basic or extension) code."""
+        return all(ch in _GSM7 for ch in text)
+
+
+# Kannel's DLR event types (%d) -> our DLR statuses.
+DLR_STATUS = {
+    "1": "DELIVERED",  # delivered to the phone
+    "2": "UNDELIVERED",  # delivery failed
+    "4": "SENT",  # buffered at the SMSC (intermediate)
+    "8": "SENT",  # accepted by the SMSC
+    "16": "REJECTED",  # rejected by the SMSC
+}
+
+# %C when no charset was given, by %c (what Kannel itself assumes).
+DEFAULT_CHARSET = {"0": "UTF-8", "1": "8-BIT", "2": "UTF-16BE"}
+CHARSET_ALIASES = {"8-BIT": "latin-1", "BINARY": "latin-1", "UCS-2": "utf-16-be", "UCS2": "utf-16-be"}
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+RETRYABLE_WORDS = ("queue", "temporal", "try again", "later")
+_KEPT_ESCAPE = re.compile(rb"%([0-9A-F]{2})")
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?([^\";\s]+)\"?", re.IGNORECASE)
+
+
+def _raw_bytes(value: str) -> bytes:
+    """The bytes behind a percent-decoded query value whose bytes were not UTF-8 (UTF-16BE text).
+    Werkzeug keeps bytes that are not UTF-8 as `%XX` (undone here); a decoder using
+    errors="surrogateescape" keeps them as lone surrogates (undone by the encode)."""
+    raw = value.encode("utf-8", "surrogateescape")
+    return _KEPT_ESCAPE.sub(lambda m: bytes.fromhex(m.group(1).decode()), raw)
+
+
+def _codec(charset: str) -> str:
+    name = CHARSET_ALIASES.get(charset.upper(), charset)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InvalidPayload("charset", f"unknown charset {charset!r}") from None
+
+
+def _charset(req: WireRequest, from_body: bool) -> str:
+    if from_body:
+        match = _CHARSET_PARAM.search(req.content_type or "")
+        if match:
+            return match.group(1)
+    charset = (req.query.get("charset") or "").strip()
+    return charset or DEFAULT_CHARSET.get((req.query.get("coding") or "0").strip(), "UTF-8")
+
+
+def _text(req: WireRequest) -> str:
+    """The MO text: the post-url body when there is one (exact), else the `text` field (%a)."""
+    if req.body and not req.form and req.json is None:
+        return req.body.decode(_codec(_charset(req, from_body=True)), errors="replace")
+    value = req.field("text")
+    if value is None:
+        raise InvalidPayload("text", "missing (add text=%a to the get-url)")
+    codec = _codec(_charset(req, from_body=False))
+    if codec == "utf-8":
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+    if "\ufffd" in value:
+        raise InvalidPayload(
+            "text", f"{codec} text was mangled by URL decoding; set mo-recode = true or use post-url"
+        )
+    return _raw_bytes(value).decode(codec, errors="replace")
+
+
+def _sent_at(raw: str | None) -> datetime | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return datetime.fromtimestamp(int(raw.strip()), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidPayload("ts", f"not a unix timestamp: {raw[:20]!r}") from None
+
+
+def _required(req: WireRequest, name: str, hint: str) -> str:
+    value = (req.field(name) or "").strip()
+    if not value:
+        raise InvalidPayload(name, f"missing ({hint})")
+    return value
+
+
+class Kannel(Aggregator):
+    """The Kannel wire format (see the module docstring and docs/kannel.conf.example)."""
+
+    name = "kannel"
+
+    # get-url (all in the query; UCS-2 text is url-encoded UTF-16BE):
+    #   GET /sms/kannel/inbound?from=6281234567890&to=1708&text=LAPOR+jalan+rusak
+    #       &id=6315a1bf-dde9-4769-a998-c19bc283c6c8&ts=1795966036&coding=0&charset=UTF-8&token=...
+    #   GET ...&text=%00L%00A%00P%00O%00R%00+%00%FC&...&coding=2&charset=UTF-16BE&token=...
+    # post-url (same query, the exact text as the body, no X-Kannel-From unless send-sender):
+    #   POST /sms/kannel/inbound?from=...&text=LAPOR+jalan+rusak&id=...&coding=0&charset=UTF-8&token=...
+    #   Content-Type: text/plain; charset="UTF-8"      (or charset="UTF-16BE", raw UTF-16BE body)
+    #   X-Kannel-To: 1708  X-Kannel-Time: 2026-11-29 15:27:19  X-Kannel-SMSC: fake
+    #   X-Kannel-Coding: 0  X-Kannel-Service: default
+    #
+    #   LAPOR  jalan rusak di Jl. Sudirman no 5
+    def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
+        """One MO from a Kannel get-url or post-url callback."""
+        sender = _required(req, "from", "add from=%p to the sms-service URL")
+        external_id = _required(req, "id", "add id=%I to the sms-service URL")
+        text = _text(req)
+        return [
+            InboundSMS(
+                sender=sender,
+                to=(req.field("to") or "").strip(),
+                text=text,
+                external_id=external_id,
+                sent_at=_sent_at(req.field("ts")),
+            )
+        ]
+
+    # dlr-url, as build_send writes it; Kannel fills %d (and %i), once per DLR event:
+    #   GET /sms/kannel/status?id=42&status=8&smsc_id=fake&token=...   (SMSC accepted)
+    #   GET /sms/kannel/status?id=42&status=1&smsc_id=fake&token=...   (delivered)
+    def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
+        """One delivery report; `message_ref` is our gateway message id from the dlr-url."""
+        ref = _required(req, "id", "the dlr-url must carry id=<gateway id>")
+        if not ref.isdigit():
+            raise InvalidPayload("id", "not a gateway message id")
+        raw = _required(req, "status", "the dlr-url must carry status=%d")
+        status = DLR_STATUS.get(raw)
+        if status is None:
+            raise InvalidPayload("status", f"unknown Kannel DLR type {raw[:10]!r}")
+        return [StatusUpdate(message_ref=ref, status=status, raw_status=raw, by_gateway_id=True)]
+
+    def build_send(self, sms: OutboundSMS, settings) -> SendRequest:
+        """GET /cgi-bin/sendsms with our message id in the dlr-url (sendsms gives no id)."""
+        params = {
+            "username": settings.kannel_username,
+            "password": settings.kannel_password,
+            "from": sms.sender or settings.short_code,
+            "to": sms.to,
+            "text": sms.text,
+            "charset": "UTF-8",
+            "coding": "0" if is_gsm7(sms.text) else "2",
+            "dlr-mask": "31",
+            "dlr-url": self.dlr_url(sms.gateway_id, settings),
+        }
+        if settings.kannel_smsc:
+            params["smsc"] = settings.kannel_smsc
+        return SendRequest(method="GET", url=settings.kannel_sendsms_url, params=params)
+
+    @staticmethod
+    def dlr_url(gateway_id: int, settings) -> str:
+        """The dlr-url Kannel calls for every DLR event of message `gateway_id`."""
+        base = settings.public_url.rstrip("/")
+        token = quote(settings.inbound_token, safe="")
+        return f"{base}/sms/kannel/status?id={int(gateway_id)}&status=%d&smsc_id=%i&token={token}"
+
+    def read_send_response(self, resp: SendResponse) -> str:
+        """ "" for `202 0: Accepted for delivery` / `202 3: Queued for later delivery` (any 2xx);
+        SendError otherwise: retryable for 5xx, 408/425/429 and queue-full / try-later answers."""
+        text = (resp.text or "").strip()
+        if 200 <= resp.status_code < 300:
+            return ""
+        reason = f"Kannel sendsms answered {resp.status_code}: {text[:200]}"
+        retryable = (
+            resp.status_code >= 500
+            or resp.status_code in RETRYABLE_STATUS
+            or any(word in text.lower() for word in RETRYABLE_WORDS)
+        )
+        retry_after = _retry_after(resp.headers)
+        raise SendError(reason, retryable=retryable, retry_after=retry_after if retryable else None)
+
+    def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
+        """202 with an empty body (the sms-service has max-messages = 0: no SMS is sent back)."""
+        return Ack(202, "", "text/plain; charset=utf-8")
+
+    def status_ack(self) -> Ack:
+        """200 with an empty body."""
+        return Ack(200, "", "text/plain; charset=utf-8")
+
+
+def _retry_after(headers) -> float | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return None
+    return None

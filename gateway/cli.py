@@ -1,0 +1,52 @@
+"""Operator commands: `flask --app wsgi sweep`, `flask --app wsgi outbox list|requeue`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from gateway.models import OutboundMessage
+from gateway.msisdn import mask_msisdn
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the operator commands to the app."""
+
+    @app.cli.command("sweep")
+    def sweep_command():
+        """Re-enqueue pending MOs and due or stuck MTs now."""
+        from gateway.services.sweeper import sweep
+
+        click.echo(str(sweep(current_app.extensions["gateway"])))
+
+    @app.cli.group("outbox")
+    def outbox():
+        """Inspect and requeue outbound messages."""
+
+    @outbox.command("list")
+    @click.option("--status", default="FAILED", show_default=True)
+    @click.option("--limit", default=50, show_default=True)
+    def list_command(status: str, limit: int):
+        """List MTs in a state (numbers masked)."""
+        rt = current_app.extensions["gateway"]
+        with rt.sessions() as s:
+            rows = s.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.status == status.upper())
+                .order_by(OutboundMessage.id.desc())
+                .limit(limit)
+            )
+            for out in rows:
+                masked = mask_msisdn(out.msisdn)
+                click.echo(f"{out.id}\t{out.status}\t{masked}\tattempts={out.attempts}\t{out.last_error or ''}")
+
+    @outbox.command("requeue")
+    @click.argument("outbound_ids", nargs=-1, type=int, required=True)
+    def requeue_command(outbound_ids):
+        """Give FAILED MTs a fresh set of send attempts."""
+        from gateway.services.outbox import requeue_failed
+
+        rt = current_app.extensions["gateway"]
+        for oid in outbound_ids:
+            click.echo(f"{oid}\t{'requeued' if requeue_failed(rt, oid) else 'not FAILED, left alone'}")

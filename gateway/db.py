@@ -1,0 +1,46 @@
+"""Engine and session factory. One engine per process, created from DATABASE_URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.models import Base
+
+
+def make_engine(database_url: str) -> Engine:
+    """Create the engine; for SQLite, make the file's folder and switch on WAL so the
+    receiver and the workers (separate processes) can write without 'database is locked'."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives any process crash (the promise we make); only an OS
+            # crash or power cut can lose the last commits. Production runs PostgreSQL.
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables (idempotent). Until the schema is deployed anywhere, this is the
+    migration; once it is, schema changes go through Alembic."""
+    Base.metadata.create_all(engine)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (jobs read them after committing)."""
+    return sessionmaker(engine, expire_on_commit=False)

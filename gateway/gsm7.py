@@ -1,0 +1,122 @@
+"""GSM 03.38 text helpers: which characters fit the 7-bit alphabet, how many segments a text
+costs, and how to turn what phones and admins type into plain GSM-7.
+
+Replies must stay GSM-7: one curly quote or em dash switches the whole SMS to UCS-2 and
+cuts a segment from 160 to 70 characters. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# The default alphabet in code-point order (0x00-0x7F). 0x1B is the escape to the extension
+# table, not a character a user can type, so it is left out of the set.
+_BASIC_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_BASIC: frozenset[str] = frozenset(_BASIC_TABLE) - {"\x1b"}
+# Each extension character is sent as ESC + code, so it costs two septets.
+GSM7_EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+GSM7_SINGLE, GSM7_PART = 160, 153  # a concatenated part loses 7 septets to its header
+UCS2_SINGLE, UCS2_PART = 70, 67  # in UTF-16 code units
+
+# What phones (autocorrect) and admins (word processors) produce that GSM-7 lacks, mapped to
+# the look-alike a reader expects. Accented letters are handled generically by NFKD below.
+_TRANSLITERATIONS: dict[str, str] = {
+    **dict.fromkeys("‘’‚‛′`´", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+    **dict.fromkeys("•·∙", "-"),
+    **dict.fromkeys("\t\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000", " "),
+    "…": "...",
+}
+
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+_SPACES_AROUND_NEWLINE = re.compile(r" ?\n ?")
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character of `text` is in the GSM-7 basic or extension table."""
+    return all(char in _GSM7 for char in text)
+
+
+def septets(text: str) -> int:
+    """Number of 7-bit septets `text` takes; extension characters count 2.
+
+    Raises ValueError for text that is not GSM-7 (it would be sent as UCS-2).
+    """
+    if not is_gsm7(text):
+        raise ValueError("text is not GSM-7; convert it with to_gsm7() or count it as UCS-2")
+    return sum(_gsm7_widths(text))
+
+
+def segments(text: str) -> int:
+    """Number of SMS segments `text` needs: GSM-7 when it fits the alphabet, else UCS-2.
+
+    An empty text still costs one segment. Concatenated parts never split an escape pair or
+    a UTF-16 surrogate pair, as real encoders do, so the count matches what operators bill.
+    """
+    if is_gsm7(text):
+        return _pack(_gsm7_widths(text), GSM7_SINGLE, GSM7_PART)
+    return _pack(_utf16_widths(text), UCS2_SINGLE, UCS2_PART)
+
+
+def to_gsm7(text: str) -> str:
+    """Transliterate `text` into GSM-7: typographic quotes, dashes, ellipsis, odd spaces and
+    accented letters become their plain look-alikes; invisible marks are dropped; anything
+    still unrepresentable (emoji, other scripts) becomes "?"."""
+    return "".join(_char_to_gsm7(char) for char in text)
+
+
+def clean_text(text: str) -> str:
+    """Normalise line ends to LF, drop control characters (except LF), collapse runs of
+    horizontal whitespace to one space and strip the ends."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(char for char in text if char == "\n" or not _is_control(char))
+    text = _HORIZONTAL_SPACE.sub(" ", text)
+    return _SPACES_AROUND_NEWLINE.sub("\n", text).strip()
+
+
+def _is_control(char: str) -> bool:
+    # Tabs and other whitespace controls become spaces later rather than vanishing, so two
+    # words separated by a tab do not run together.
+    return unicodedata.category(char) == "Cc" and not char.isspace()
+
+
+def _gsm7_widths(text: str) -> list[int]:
+    return [2 if char in GSM7_EXTENSION else 1 for char in text]
+
+
+def _utf16_widths(text: str) -> list[int]:
+    return [2 if ord(char) > 0xFFFF else 1 for char in text]
+
+
+def _pack(widths: list[int], single: int, part: int) -> int:
+    """Segments for units of the given widths: one if they fit `single`, else greedy parts of
+    `part` units where a unit never straddles two parts."""
+    if sum(widths) <= single:
+        return 1
+    parts, used = 1, 0
+    for width in widths:
+        if used + width > part:
+            parts, used = parts + 1, 0
+        used += width
+    return parts
+
+
+def _char_to_gsm7(char: str) -> str:
+    if char in _GSM7:
+        return char
+    if char in _TRANSLITERATIONS:
+        return _TRANSLITERATIONS[char]
+    if unicodedata.category(char) in ("Cf", "Mn"):
+        return ""  # zero-width joiners, variation selectors, stray combining marks: invisible
+    # NFKD splits "á" into "a" + accent and folds compatibility forms ("ﬁ", full-width "Ａ").
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    if base and is_gsm7(base):
+        return base
+    return "?"

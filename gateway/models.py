@@ -1,0 +1,171 @@
+"""The system of record: inbound and outbound messages, delivery reports, reports and their
+timeline. Unique constraints here are the real idempotency guards; RQ job ids are only the
+cheap ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored as UTC on every backend)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Inbound processing states.
+INBOUND_PENDING, INBOUND_DONE = "PENDING", "DONE"
+
+# Report statuses and the labels citizens read (DESIGN.md "Report statuses").
+REPORT_STATUS_LABELS = {
+    "RECEIVED": "Belum diverifikasi",
+    "VERIFIED": "Terverifikasi",
+    "IN_PROGRESS": "Ditindaklanjuti",
+    "DONE": "Selesai",
+    "POSTPONED": "Ditunda",
+    "OUT_OF_SCOPE": "Bukan wewenang",
+    "ARCHIVED": "Diarsipkan",
+}
+PRIVACY_LEVELS = ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")
+
+# Outbound states, in the order a message moves through them. A delivery report may only
+# move a message forward in this order, and never out of a terminal state.
+OUTBOUND_ORDER = {
+    "QUEUED": 0,  # waiting for a send attempt (first or retry, see next_attempt_at)
+    "SENDING": 1,  # a worker is submitting it now
+    "ACCEPTED": 2,  # the aggregator's send API took it
+    "SENT": 3,  # the SMSC took it (DLR)
+    "UNKNOWN": 3,
+    "DELIVERED": 9,
+    "UNDELIVERED": 9,
+    "EXPIRED": 9,
+    "REJECTED": 9,
+    "FAILED": 9,  # the send failed permanently or ran out of attempts (requeueable by an admin)
+}
+TERMINAL_RANK = 9
+# Statuses a delivery report may carry (the generic contract's list).
+DLR_STATUSES = ("SENT", "DELIVERED", "UNDELIVERED", "EXPIRED", "REJECTED", "FAILED", "UNKNOWN")
+
+
+class InboundMessage(Base):
+    """One MO as received; stored before the aggregator is acknowledged."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("aggregator", "external_id", name="uq_inbound_aggregator_external_id"),
+        Index("ix_inbound_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregator: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    to: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=INBOUND_PENDING)
+    command: Mapped[str | None] = mapped_column(String(16))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+
+
+class Report(Base):
+    """A citizen's complaint."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(10), unique=True)
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    privacy: Mapped[str] = mapped_column(String(16), default="PUBLIC")
+    status: Mapped[str] = mapped_column(String(16), default="RECEIVED")
+    channel: Mapped[str] = mapped_column(String(8), default="SMS")
+    # The MO that filed it: unique, so a job that runs twice files one report.
+    source_inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[ReportEvent]] = relationship(back_populates="report", order_by="ReportEvent.id")
+
+
+class ReportEvent(Base):
+    """One entry of a report's timeline: created, status change, follow-up, citizen reply."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # CREATED, STATUS, FOLLOW_UP, CITIZEN_REPLY
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64), default="citizen")
+    # The MO behind a citizen event: unique, so a BALAS processed twice is recorded once.
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+
+
+class OutboundMessage(Base):
+    """One MT. `dedupe_key` names why it exists (e.g. `reply:<inbound id>`), so the same
+    reason never produces two messages."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        Index("ix_outbound_status_next", "status", "next_attempt_at"),
+        Index("ix_outbound_aggregator_external", "aggregator", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="REPLY")  # REPLY, NOTICE
+    aggregator: Mapped[str] = mapped_column(String(32))
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    sender: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="QUEUED")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryReport(Base):
+    """Every DLR as received. One that arrives before we recorded the aggregator's id for
+    the MT is kept unapplied and applied when the send is recorded."""
+
+    __tablename__ = "delivery_reports"
+    __table_args__ = (Index("ix_dlr_ref", "aggregator", "message_ref", "applied"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregator: Mapped[str] = mapped_column(String(32))
+    message_ref: Mapped[str] = mapped_column(String(128))
+    by_gateway_id: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    raw_status: Mapped[str] = mapped_column(String(64))
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,46 @@
+"""Phone numbers: parse what aggregators send into E.164, and mask them for logs and admins."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from gateway.errors import InvalidNumber
+
+# A citizen texting 1708 has a mobile number; fixed-line numbers can also send SMS in
+# Indonesia (FWA / CDMA-era ranges), so those are accepted. Premium, toll-free and
+# shared-cost numbers cannot be a citizen.
+ACCEPTED_TYPES = {
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def normalise_msisdn(raw: str, region: str = "ID") -> str:
+    """Return `raw` as E.164 (`+62812...`); raise InvalidNumber if it is not a valid
+    subscriber number of `region`. Accepts `0812...`, `62812...`, `+62812...`, with spaces
+    or dashes."""
+    digits = (raw or "").strip()
+    if not digits:
+        raise InvalidNumber("empty number")
+    # Aggregators often drop the "+" of an international number: "62812..." is E.164 without it.
+    candidate = "+" + digits if digits.startswith("62") and digits[2:3] != "0" else digits
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except NumberParseException as exc:
+        raise InvalidNumber(f"not a phone number ({exc.error_type})") from None
+    if phonenumbers.region_code_for_number(number) != region:
+        raise InvalidNumber(f"not a number of region {region}")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidNumber("not a valid number")
+    if phonenumbers.number_type(number) not in ACCEPTED_TYPES:
+        raise InvalidNumber("not a subscriber number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_msisdn(e164: str) -> str:
+    """`+6281234567890` -> `+62812****890`: enough to tell numbers apart, not to dial one."""
+    if not e164 or len(e164) < 8:
+        return "****"
+    return f"{e164[:6]}****{e164[-3:]}"

@@ -1,0 +1,192 @@
+"""Citizen commands: turn what a feature-phone user texts to 1708 into one `Command`.
+
+    LAPOR [RAHASIA|ANONIM] <text>    new report (aliases LAPORAN, LPR, ADUAN, ADU, ADUKAN)
+    CEK <no>                         report status (CEK STATUS, STATUS, STS, CK)
+    BALAS <no> <text>                reporter's reply (BLS, JAWAB, TANGGAPAN, TANGGAPI)
+    INFO | BANTUAN | HELP | ? | MENU | TOLONG   the guide, only when sent alone
+    anything else                    a free-text report if it reads like a complaint, else the guide
+
+Tolerated, because that is what people type: any case, extra spaces, a leading "REG ", a
+literal "<spasi>", and any of `# . : , - * /` (or nothing, before digits) after a keyword.
+Pure and total: `parse_command` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.gsm7 import clean_text
+from gateway.parsers.tracking import MAX_LENGTH, is_valid_tracking_number
+
+REPORT, CHECK, REPLY, HELP = "REPORT", "CHECK", "REPLY", "HELP"
+KINDS = (REPORT, CHECK, REPLY, HELP)
+PUBLIC, CONFIDENTIAL, ANONYMOUS = "PUBLIC", "CONFIDENTIAL", "ANONYMOUS"
+MISSING_TEXT, MISSING_NUMBER, BAD_NUMBER = "MISSING_TEXT", "MISSING_NUMBER", "BAD_NUMBER"
+
+# Keyword aliases per kind. A multi-word alias matches with any separators between its words.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    REPORT: ("LAPOR", "LAPORAN", "LPR", "ADUAN", "ADU", "ADUKAN"),
+    CHECK: ("CEK", "CEK STATUS", "STATUS", "STS", "CK"),
+    REPLY: ("BALAS", "BLS", "JAWAB", "TANGGAPAN", "TANGGAPI"),
+    HELP: ("INFO", "BANTUAN", "HELP", "?", "MENU", "TOLONG"),
+}
+PRIVACY_WORDS: dict[str, str] = {"RAHASIA": CONFIDENTIAL, "ANONIM": ANONYMOUS, "ANONYMOUS": ANONYMOUS}
+# Words people put before the number: "CEK NO. 1234567890", "BALAS nomor laporan 1234567890 ...".
+NUMBER_LABELS = ("NO", "NOMOR", "NOMER", "NMR", "ID", "LAPORAN")
+
+# Free-text rule: with no keyword, a message is a complaint when it has at least 3 words that
+# contain letters and at least 15 letters in all. "ok", "tes", "halo", "selamat pagi pak" get
+# the guide; "jalan desa rusak" (3 words, 15 letters) is already a report. Digits and emoji do
+# not count, so "123 456 789" or a row of smileys is not a complaint.
+MIN_COMPLAINT_WORDS = 3
+MIN_COMPLAINT_LETTERS = 15
+
+_SEP = r"[\s#.:,*/\-]"
+_SEPARATORS = " #.:,*/-"
+# A keyword ends at a separator, a digit ("CEK1234567890") or the end of the message, so
+# "CEKUNGAN", "Informasi", "Balasan" or "Aduh" are ordinary words, not keywords.
+_WORD_END = rf"(?={_SEP}|[0-9]|$)"
+
+
+def _alternation(words: tuple[str, ...] | list[str]) -> str:
+    # Longest first so "CEK STATUS" wins over "CEK" and "LAPORAN" over "LAPOR".
+    ordered = sorted(words, key=len, reverse=True)
+    return "|".join(f"{_SEP}*".join(re.escape(part) for part in word.split()) for word in ordered)
+
+
+_SPASI = re.compile(r"[<\[(]\s*spasi\s*[>\])]", re.IGNORECASE)
+_REG_PREFIX = re.compile(rf"REG{_SEP}+", re.IGNORECASE)
+_ONLY_PUNCTUATION = re.compile(rf"(?:{_SEP}|[?!])*")
+_LABELS = rf"(?:(?:{_alternation(NUMBER_LABELS)}){_SEP}*){{0,3}}"
+# Digit groups joined by single separators ("1234 5678 90", "1234-5678-90"); the separator is
+# never empty, so the pattern cannot backtrack catastrophically on long digit runs.
+_CHECK_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+(?:(?:\s?[.\-]\s?|\s)[0-9]+)*)", re.IGNORECASE)
+_REPLY_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+)", re.IGNORECASE)
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+_KEYWORD = re.compile(
+    "(?:"
+    + "|".join(f"(?P<{kind}>{_alternation(words)})" for kind, words in KEYWORDS.items())
+    + ")"
+    + _WORD_END,
+    re.IGNORECASE,
+)
+_PRIVACY = re.compile(rf"(?P<word>{_alternation(list(PRIVACY_WORDS))}){_WORD_END}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed citizen message. `problem` is "" when well formed."""
+
+    kind: str  # REPORT | CHECK | REPLY | HELP
+    text: str = ""  # report body (REPORT) or reply body (REPLY), cleaned
+    privacy: str = PUBLIC  # REPORT only: PUBLIC | CONFIDENTIAL | ANONYMOUS
+    tracking_no: str = ""  # CHECK/REPLY: the digits as typed (may be invalid)
+    problem: str = ""  # "" | MISSING_TEXT | MISSING_NUMBER | BAD_NUMBER
+    explicit: bool = True  # False for a REPORT filed from free text without a keyword
+
+
+def parse_command(text: str) -> Command:
+    """Parse one inbound SMS body into a `Command`; never raises."""
+    body = _strip_prefixes(normalise_message(text))
+    match = _KEYWORD.match(body)
+    if match is None:
+        return _free_text(body)
+    rest = _strip_separators(body[match.end() :])
+    return _HANDLERS[match.lastgroup](body, rest)
+
+
+def normalise_message(text: str) -> str:
+    """The message on one line: "<spasi>" as a space, control characters removed, every run
+    of whitespace (newlines included) collapsed to one space, ends stripped."""
+    return " ".join(clean_text(_SPASI.sub(" ", text)).split())
+
+
+def is_complaint(text: str) -> bool:
+    """True when keyword-less `text` is long enough to be filed as a report (see the rule at
+    MIN_COMPLAINT_WORDS)."""
+    words = [word for word in text.split() if any(char.isalpha() for char in word)]
+    letters = sum(char.isalpha() for char in text)
+    return len(words) >= MIN_COMPLAINT_WORDS and letters >= MIN_COMPLAINT_LETTERS
+
+
+def _strip_separators(text: str) -> str:
+    return text.strip(_SEPARATORS)
+
+
+def _strip_prefixes(text: str) -> str:
+    # "REG LAPOR ..." is the habit from premium-SMS services; "#CEK ..." a stray key press.
+    text = _strip_separators(text)
+    match = _REG_PREFIX.match(text)
+    return _strip_separators(text[match.end() :]) if match else text
+
+
+def _free_text(body: str) -> Command:
+    if is_complaint(body):
+        return Command(REPORT, text=body, explicit=False)
+    return Command(HELP)
+
+
+def _report(body: str, rest: str) -> Command:
+    privacy = PUBLIC
+    match = _PRIVACY.match(rest)
+    if match:
+        privacy = PRIVACY_WORDS[match.group("word").upper()]
+        rest = _strip_separators(rest[match.end() :])
+    return Command(REPORT, text=rest, privacy=privacy, problem="" if rest else MISSING_TEXT)
+
+
+def _check(body: str, rest: str) -> Command:
+    match = _CHECK_NUMBER.match(rest)
+    if match is None:
+        return _missing_number(CHECK, body, rest)
+    number = _pick_number(_DIGIT_RUN.findall(match.group("digits")))
+    valid = is_valid_tracking_number(number)
+    # "Status 3 jembatan di desa kami putus ..." opens with a keyword and a small number but
+    # is a complaint; a number of tracking length is kept as a (possibly mistyped) look-up.
+    if not valid and len(number) < 8 and is_complaint(rest[match.end() :]):
+        return _free_text(body)
+    return Command(CHECK, tracking_no=number, problem="" if valid else BAD_NUMBER)
+
+
+def _pick_number(groups: list[str]) -> str:
+    """Join digit groups typed with spaces or dashes: the longest valid joined prefix of at
+    most 10 digits, else everything joined so the reply can echo what was typed."""
+    prefixes = ["".join(groups[: count + 1]) for count in range(len(groups))]
+    for candidate in reversed(prefixes):
+        if len(candidate) <= MAX_LENGTH and is_valid_tracking_number(candidate):
+            return candidate
+    return prefixes[-1]
+
+
+def _reply(body: str, rest: str) -> Command:
+    match = _REPLY_NUMBER.match(rest)
+    if match is None:
+        return _missing_number(REPLY, body, rest)
+    number = match.group("digits")
+    text = _strip_separators(rest[match.end() :])
+    if not is_valid_tracking_number(number):
+        problem = BAD_NUMBER
+    else:
+        problem = "" if text else MISSING_TEXT
+    return Command(REPLY, text=text, tracking_no=number, problem=problem)
+
+
+def _missing_number(kind: str, body: str, rest: str) -> Command:
+    # "Status jalan desa kami rusak parah ..." is a complaint that happens to open with a
+    # keyword; only a short remainder ("CEK", "BALAS sudah") is a look-up missing its number.
+    if is_complaint(rest):
+        return _free_text(body)
+    return Command(kind, text=rest if kind == REPLY else "", problem=MISSING_NUMBER)
+
+
+def _help(body: str, rest: str) -> Command:
+    # "TOLONG" alone asks for the guide; "Tolong, jalan di desa kami ..." is a complaint.
+    if _ONLY_PUNCTUATION.fullmatch(rest):
+        return Command(HELP)
+    return _free_text(body)
+
+
+_HANDLERS = {REPORT: _report, CHECK: _check, REPLY: _reply, HELP: _help}

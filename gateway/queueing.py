@@ -1,0 +1,73 @@
+"""Putting work on the RQ queue. Jobs carry ids only; the database holds the data, so a job
+lost with Redis is re-enqueued by the sweeper from what the database says is pending."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+from rq import Queue
+
+log = logging.getLogger("gateway.queue")
+
+PROCESS_INBOUND = "workers.jobs.process_inbound"
+SEND_OUTBOUND = "workers.jobs.send_outbound"
+
+
+def enqueue_inbound(queue: Queue, inbound_ids: list[int]) -> bool:
+    """Enqueue processing of stored MOs; False (and logged) if Redis is unavailable."""
+    return _enqueue_many(queue, PROCESS_INBOUND, "in", inbound_ids)
+
+
+def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> bool:
+    """Enqueue send attempts, now or after `delay` seconds (needs a worker --with-scheduler)."""
+    if delay > 0:
+        try:
+            for oid in outbound_ids:
+                queue.enqueue_in(timedelta(seconds=delay), SEND_OUTBOUND, oid, job_id=f"out-{oid}-later")
+            return True
+        except RedisError as exc:
+            log.warning("could not schedule %d send(s), the sweeper will: %s", len(outbound_ids), exc)
+            return False
+    return _enqueue_many(queue, SEND_OUTBOUND, "out", outbound_ids)
+
+
+# RQ job states in which a job will still run by itself: re-enqueueing it would only
+# make it run twice (harmlessly, but at a cost under a burst).
+LIVE_JOB_STATES = {b"queued", b"started", b"scheduled", b"deferred"}
+
+
+def not_in_flight(queue: Queue, prefix: str, ids: list[int]) -> list[int]:
+    """The ids whose job is not live in Redis (finished, failed, or lost with Redis)."""
+    with queue.connection.pipeline() as p:
+        for i in ids:
+            p.hget(f"rq:job:{prefix}-{i}", "status")
+        states = p.execute()
+    return [i for i, state in zip(ids, states, strict=False) if state not in LIVE_JOB_STATES]
+
+
+def requeue_unfinished(queue: Queue, inbound_ids: list[int], outbound_ids: list[int]) -> tuple[int, int]:
+    """The sweeper's enqueue: only what has no live job. Returns how many of each went in."""
+    try:
+        inbound = not_in_flight(queue, "in", inbound_ids)
+        outbound = not_in_flight(queue, "out", outbound_ids)
+    except RedisError as exc:
+        log.warning("sweeper cannot reach Redis: %s", exc)
+        return 0, 0
+    enqueue_inbound(queue, inbound)
+    enqueue_send(queue, outbound)
+    return len(inbound), len(outbound)
+
+
+def _enqueue_many(queue: Queue, func: str, prefix: str, ids: list[int]) -> bool:
+    if not ids:
+        return True
+    try:
+        # The job id is the cheap idempotency guard; the database's unique keys are the real one.
+        jobs = [Queue.prepare_data(func, args=(i,), job_id=f"{prefix}-{i}", result_ttl=0) for i in ids]
+        queue.enqueue_many(jobs)
+        return True
+    except RedisError as exc:
+        log.warning("could not enqueue %d %s job(s), the sweeper will: %s", len(ids), prefix, exc)
+        return False

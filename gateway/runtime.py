@@ -1,0 +1,51 @@
+"""Everything a process needs to do work (settings, database, Redis, queue, sender),
+built once per process from Settings. The web app and the workers share it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from gateway.db import create_schema, make_engine, make_sessionmaker
+from gateway.sender import Sender
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: Redis
+    queue: Queue
+    sender: Sender
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+
+def build_runtime(settings: Settings, create_tables: bool = True) -> Runtime:
+    """Connect to the database and Redis (lazily: nothing is dialled until first use)."""
+    engine = make_engine(settings.database_url)
+    if create_tables:
+        create_schema(engine)
+    # Short socket timeouts: a receiver must not hang on a dead Redis (it answers 2xx from
+    # the database and lets the sweeper enqueue later).
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        redis=redis,
+        queue=Queue(settings.queue_name, connection=redis),
+        sender=Sender(settings.send_timeout),
+    )

@@ -1,0 +1,1 @@
+"""The service layer: what the gateway does, called by the web routes and the RQ jobs."""

@@ -1,0 +1,95 @@
+"""Receiving MOs: persist first, then enqueue (DESIGN.md "Persist before acknowledging")."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.aggregators.base import InboundSMS
+from gateway.errors import InvalidNumber, InvalidPayload
+from gateway.gsm7 import clean_text
+from gateway.models import InboundMessage
+from gateway.msisdn import mask_msisdn, normalise_msisdn
+from gateway.queueing import enqueue_inbound
+from gateway.runtime import Runtime
+
+log = logging.getLogger("gateway.inbox")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    ids: list[int]
+    duplicate: bool
+
+
+def validate_inbound(sms: InboundSMS, region: str, max_text_chars: int) -> InboundSMS:
+    """Normalise the sender to E.164 and clean the text; raise InvalidPayload naming the field."""
+    try:
+        sender = normalise_msisdn(sms.sender, region)
+    except InvalidNumber as exc:
+        raise InvalidPayload("from", f"not a valid {region} phone number ({exc})") from None
+    text = clean_text(sms.text)
+    if len(text) > max_text_chars:
+        raise InvalidPayload("text", f"longer than {max_text_chars} characters")
+    if len(sms.external_id) > 128:
+        raise InvalidPayload("id", "longer than 128 characters")
+    return InboundSMS(
+        sender=sender, to=sms.to.strip(), text=text, external_id=sms.external_id, sent_at=sms.sent_at
+    )
+
+
+def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> Accepted:
+    """Store the MOs (one transaction), then enqueue them. A repeat of an already stored
+    (aggregator, id) is acknowledged and not stored again. Database errors propagate (503)."""
+    valid = [validate_inbound(m, rt.settings.region, rt.settings.max_text_chars) for m in messages]
+    new_ids, duplicate = [], False
+    for sms in valid:
+        row_id, is_new = _store_one(rt, aggregator, sms)
+        if is_new:
+            new_ids.append(row_id)
+            log.info("MO %s from %s stored as %d", aggregator, mask_msisdn(sms.sender), row_id)
+        else:
+            duplicate = True
+            log.info(
+                "MO %s id %s is a repeat of %d: acknowledged, not stored", aggregator, sms.external_id, row_id
+            )
+    # After the commit: if Redis is down the rows stay PENDING and the sweeper enqueues them.
+    enqueue_inbound(rt.queue, new_ids)
+    return Accepted(ids=new_ids, duplicate=duplicate and not new_ids)
+
+
+def _store_one(rt: Runtime, aggregator: str, sms: InboundSMS) -> tuple[int, bool]:
+    existing = _find(rt, aggregator, sms.external_id)
+    if existing is not None:
+        return existing, False
+    try:
+        with rt.transaction() as s:
+            row = InboundMessage(
+                aggregator=aggregator,
+                external_id=sms.external_id,
+                msisdn=sms.sender,
+                to=sms.to,
+                text=sms.text,
+                sent_at=sms.sent_at,
+            )
+            s.add(row)
+            s.flush()
+            return row.id, True
+    except IntegrityError:
+        # Another receiver stored the same MO between our look-up and insert.
+        found = _find(rt, aggregator, sms.external_id)
+        if found is None:
+            raise
+        return found, False
+
+
+def _find(rt: Runtime, aggregator: str, external_id: str) -> int | None:
+    with rt.sessions() as s:
+        return s.scalar(
+            select(InboundMessage.id).where(
+                InboundMessage.aggregator == aggregator, InboundMessage.external_id == external_id
+            )
+        )

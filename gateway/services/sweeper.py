@@ -1,0 +1,61 @@
+"""The sweeper: re-enqueues what the database says is unfinished, so work lost with Redis
+(restarted empty, unreachable at enqueue time) or with a killed worker is picked up again."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from gateway.models import INBOUND_PENDING, InboundMessage, OutboundMessage, utcnow
+from gateway.queueing import requeue_unfinished
+from gateway.runtime import Runtime
+
+log = logging.getLogger("gateway.sweeper")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    inbound: int
+    outbound: int
+    unstuck: int
+
+
+def sweep(rt: Runtime) -> SweepResult:
+    """Re-enqueue MOs still pending and MTs due for a send after `sweep_after` seconds, and
+    put MTs stuck in SENDING (a worker died mid-request) back in the queue."""
+    settings = rt.settings
+    now = utcnow()
+    older_than = now - timedelta(seconds=settings.sweep_after)
+    # A send that has been SENDING for longer than its own timeout allows is not running any more.
+    stuck_before = now - timedelta(seconds=max(settings.sweep_after, 3 * settings.send_timeout))
+    with rt.transaction() as s:
+        unstuck = s.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "SENDING", OutboundMessage.updated_at < stuck_before)
+            .values(status="QUEUED", next_attempt_at=now)
+        ).rowcount
+        inbound_ids = list(
+            s.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.status == INBOUND_PENDING, InboundMessage.received_at < older_than)
+                .order_by(InboundMessage.id)
+                .limit(BATCH)
+            )
+        )
+        outbound_ids = list(
+            s.scalars(
+                select(OutboundMessage.id)
+                .where(OutboundMessage.status == "QUEUED", OutboundMessage.next_attempt_at < older_than)
+                .order_by(OutboundMessage.id)
+                .limit(BATCH)
+            )
+        )
+    inbound, outbound = requeue_unfinished(rt.queue, inbound_ids, outbound_ids)
+    result = SweepResult(inbound, outbound, unstuck)
+    if inbound_ids or outbound_ids or unstuck:
+        log.warning("sweeper re-enqueued %s", result)
+    return result

@@ -1,0 +1,1 @@
+"""HTTP edges: blueprints per area."""
