@@ -39,7 +39,8 @@ def register_cli(app: Flask) -> None:
             )
             for out in rows:
                 masked = mask_msisdn(out.msisdn)
-                click.echo(f"{out.id}\t{out.status}\t{masked}\tattempts={out.attempts}\t{out.last_error or ''}")
+                error = out.last_error or ""
+                click.echo(f"{out.id}\t{out.status}\t{masked}\tattempts={out.attempts}\t{error}")
 
     @outbox.command("requeue")
     @click.argument("outbound_ids", nargs=-1, type=int, required=True)

@@ -82,7 +82,10 @@ class InboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default=INBOUND_PENDING)
     command: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    # use_alter: reports also point at inbound_messages (the MO that filed them).
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", use_alter=True, name="fk_inbound_report")
+    )
 
 
 class Report(Base):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
+from gateway.aggregators.kannel import Kannel
 from gateway.aggregators.log import LogOutbound
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
+    "kannel": Kannel(),
     "log": LogOutbound(),
 }
 

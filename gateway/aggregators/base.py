@@ -23,6 +23,7 @@ class WireRequest:
     json: Any = None
     body: bytes = b""
     content_type: str = ""
+    raw_query: bytes = b""  # for formats whose text is not UTF-8 (Kannel's UCS-2)
 
     def field(self, name: str) -> str | None:
         """A named field from the JSON object, the form or the query, in that order."""

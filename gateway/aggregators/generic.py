@@ -49,6 +49,8 @@ class Generic(Aggregator):
         text = req.field("text")
         if text is None:
             raise InvalidPayload("text", "is required")
+        if "\ufffd" in text:
+            raise InvalidPayload("text", "is not valid UTF-8")
         return [
             InboundSMS(
                 sender=required(req, "from"),

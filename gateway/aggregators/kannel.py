@@ -20,7 +20,7 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from gateway.aggregators.base import (
     Ack,
@@ -33,20 +33,7 @@ from gateway.aggregators.base import (
     WireRequest,
 )
 from gateway.errors import InvalidPayload, SendError
-
-try:  # the shared GSM-7 helper, once it exists
-    from gateway.gsm7 import is_gsm7
-except ImportError:  # pragma: no cover - depends on the rest of the tree
-    _GSM7_BASIC = (
-        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-    )
-    _GSM7 = frozenset(_GSM7_BASIC + "^{}\\[~]|€\f")  # basic set + extension table
-
-    def is_gsm7(text: str) -> bool:
-        """True when every character of `text` has a GSM 03.38 (basic or extension) code."""
-        return all(ch in _GSM7 for ch in text)
-
+from gateway.gsm7 import is_gsm7
 
 # Kannel's DLR event types (%d) -> our DLR statuses.
 DLR_STATUS = {
@@ -91,6 +78,15 @@ def _charset(req: WireRequest, from_body: bool) -> str:
     return charset or DEFAULT_CHARSET.get((req.query.get("coding") or "0").strip(), "UTF-8")
 
 
+def _query_bytes(req: WireRequest, name: str) -> bytes | None:
+    """The exact bytes of one query field, from the raw query string when the web layer kept it."""
+    raw = getattr(req, "raw_query", b"")
+    if not raw:
+        return None
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    return next((value.encode("latin-1") for key, value in pairs if key == name), None)
+
+
 def _text(req: WireRequest) -> str:
     """The MO text: the post-url body when there is one (exact), else the `text` field (%a)."""
     if req.body and not req.form and req.json is None:
@@ -101,6 +97,9 @@ def _text(req: WireRequest) -> str:
     codec = _codec(_charset(req, from_body=False))
     if codec == "utf-8":
         return value.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+    raw = _query_bytes(req, "text") if not req.form else None
+    if raw is not None:
+        return raw.decode(codec, errors="replace")
     if "\ufffd" in value:
         raise InvalidPayload(
             "text", f"{codec} text was mangled by URL decoding; set mo-recode = true or use post-url"

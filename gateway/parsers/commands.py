@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.gsm7 import clean_text
-from gateway.parsers.tracking import MAX_LENGTH, is_valid_tracking_number
+from gateway.parsers.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_number
 
 REPORT, CHECK, REPLY, HELP = "REPORT", "CHECK", "REPLY", "HELP"
 KINDS = (REPORT, CHECK, REPLY, HELP)
@@ -31,17 +31,22 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     REPLY: ("BALAS", "BLS", "JAWAB", "TANGGAPAN", "TANGGAPI"),
     HELP: ("INFO", "BANTUAN", "HELP", "?", "MENU", "TOLONG"),
 }
-PRIVACY_WORDS: dict[str, str] = {"RAHASIA": CONFIDENTIAL, "ANONIM": ANONYMOUS, "ANONYMOUS": ANONYMOUS}
+# Privacy modifiers right after a report keyword: "LAPOR RAHASIA ...", "LAPOR#anonim#...".
+PRIVACY_WORDS: dict[str, tuple[str, ...]] = {CONFIDENTIAL: ("RAHASIA",), ANONYMOUS: ("ANONIM", "ANONYMOUS")}
 # Words people put before the number: "CEK NO. 1234567890", "BALAS nomor laporan 1234567890 ...".
 NUMBER_LABELS = ("NO", "NOMOR", "NOMER", "NMR", "ID", "LAPORAN")
 
 # Free-text rule: with no keyword, a message is a complaint when it has at least 3 words that
-# contain letters and at least 15 letters in all. "ok", "tes", "halo", "selamat pagi pak" get
-# the guide; "jalan desa rusak" (3 words, 15 letters) is already a report. Digits and emoji do
-# not count, so "123 456 789" or a row of smileys is not a complaint.
+# contain letters and at least 15 letters in all. "ok", "tes", "halo", "selamat pagi pak" (14
+# letters) get the guide; "jalan rusak parah" (3 words, 15 letters) is already a report. Digits
+# and emoji do not count, so "123 456 789" or a row of smileys is not a complaint. Erring short
+# is cheap: the guide teaches "LAPOR <isi>", while a greeting filed as a report costs an officer.
 MIN_COMPLAINT_WORDS = 3
 MIN_COMPLAINT_LETTERS = 15
 
+# ASCII-only case folding: with full Unicode folding "RAHASİA" or a Kelvin-sign "CEK" would
+# match too, which no phone produces and which only invites surprises.
+_FLAGS = re.IGNORECASE | re.ASCII
 _SEP = r"[\s#.:,*/\-]"
 _SEPARATORS = " #.:,*/-"
 # A keyword ends at a separator, a digit ("CEK1234567890") or the end of the message, so
@@ -49,31 +54,31 @@ _SEPARATORS = " #.:,*/-"
 _WORD_END = rf"(?={_SEP}|[0-9]|$)"
 
 
-def _alternation(words: tuple[str, ...] | list[str]) -> str:
+def _alternation(words: tuple[str, ...]) -> str:
     # Longest first so "CEK STATUS" wins over "CEK" and "LAPORAN" over "LAPOR".
     ordered = sorted(words, key=len, reverse=True)
     return "|".join(f"{_SEP}*".join(re.escape(part) for part in word.split()) for word in ordered)
 
 
+def _table_pattern(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """A pattern whose `lastgroup` names the table key whose word matched as a whole word."""
+    groups = "|".join(f"(?P<{key}>{_alternation(words)})" for key, words in table.items())
+    return re.compile(f"(?:{groups}){_WORD_END}", _FLAGS)
+
+
 _SPASI = re.compile(r"[<\[(]\s*spasi\s*[>\])]", re.IGNORECASE)
-_REG_PREFIX = re.compile(rf"REG{_SEP}+", re.IGNORECASE)
+_REG_PREFIX = re.compile(rf"REG{_SEP}+", _FLAGS)
 _ONLY_PUNCTUATION = re.compile(rf"(?:{_SEP}|[?!])*")
 _LABELS = rf"(?:(?:{_alternation(NUMBER_LABELS)}){_SEP}*){{0,3}}"
 # Digit groups joined by single separators ("1234 5678 90", "1234-5678-90"); the separator is
 # never empty, so the pattern cannot backtrack catastrophically on long digit runs.
-_CHECK_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+(?:(?:\s?[.\-]\s?|\s)[0-9]+)*)", re.IGNORECASE)
-_REPLY_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+)", re.IGNORECASE)
+_CHECK_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+(?:(?:\s?[.\-]\s?|\s)[0-9]+)*)", _FLAGS)
+_REPLY_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+)", _FLAGS)
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
-_KEYWORD = re.compile(
-    "(?:"
-    + "|".join(f"(?P<{kind}>{_alternation(words)})" for kind, words in KEYWORDS.items())
-    + ")"
-    + _WORD_END,
-    re.IGNORECASE,
-)
-_PRIVACY = re.compile(rf"(?P<word>{_alternation(list(PRIVACY_WORDS))}){_WORD_END}", re.IGNORECASE)
+_KEYWORD = _table_pattern(KEYWORDS)
+_PRIVACY = _table_pattern(PRIVACY_WORDS)
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ def _report(body: str, rest: str) -> Command:
     privacy = PUBLIC
     match = _PRIVACY.match(rest)
     if match:
-        privacy = PRIVACY_WORDS[match.group("word").upper()]
+        privacy = match.lastgroup
         rest = _strip_separators(rest[match.end() :])
     return Command(REPORT, text=rest, privacy=privacy, problem="" if rest else MISSING_TEXT)
 
@@ -146,19 +151,26 @@ def _check(body: str, rest: str) -> Command:
     valid = is_valid_tracking_number(number)
     # "Status 3 jembatan di desa kami putus ..." opens with a keyword and a small number but
     # is a complaint; a number of tracking length is kept as a (possibly mistyped) look-up.
-    if not valid and len(number) < 8 and is_complaint(rest[match.end() :]):
+    if not valid and len(number) < MIN_LENGTH and is_complaint(rest[match.end() :]):
         return _free_text(body)
     return Command(CHECK, tracking_no=number, problem="" if valid else BAD_NUMBER)
 
 
 def _pick_number(groups: list[str]) -> str:
-    """Join digit groups typed with spaces or dashes: the longest valid joined prefix of at
-    most 10 digits, else everything joined so the reply can echo what was typed."""
-    prefixes = ["".join(groups[: count + 1]) for count in range(len(groups))]
-    for candidate in reversed(prefixes):
-        if len(candidate) <= MAX_LENGTH and is_valid_tracking_number(candidate):
-            return candidate
-    return prefixes[-1]
+    """Join digit groups typed with spaces or dashes ("1234 5678 90").
+
+    Takes the longest run of leading groups that fits 10 digits when it is valid (so "CEK
+    <no> <other no>" finds the first); otherwise everything joined, so the reply echoes what
+    was typed. A shorter prefix is never tried: one in ten would pass the check by chance and
+    turn a mistyped number into someone else's.
+    """
+    joined = "".join(groups)
+    fitting = ""
+    for group in groups:
+        if len(fitting) + len(group) > MAX_LENGTH:
+            break
+        fitting += group
+    return fitting if is_valid_tracking_number(fitting) else joined
 
 
 def _reply(body: str, rest: str) -> Command:

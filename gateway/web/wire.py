@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 from flask import Request
 
@@ -23,22 +24,23 @@ def wire_request(request: Request) -> WireRequest:
             raise InvalidPayload("body", "is not valid UTF-8 JSON") from None
         if parsed_json is not None and not isinstance(parsed_json, dict):
             raise InvalidPayload("body", "must be a JSON object")
-    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = _decoded(request.form)
+    elif content_type == "application/x-www-form-urlencoded":
+        form = decode_urlencoded(body)
+    elif content_type == "multipart/form-data":
+        form = dict(request.form.items())
     return WireRequest(
         method=request.method,
-        query=_decoded(request.args),
+        query=decode_urlencoded(request.query_string),
         form=form,
         json=parsed_json,
         body=body,
         content_type=content_type,
+        raw_query=request.query_string,
     )
 
 
-def _decoded(multidict) -> dict[str, str]:
-    # Werkzeug decodes percent-escapes as UTF-8, replacing invalid bytes with U+FFFD.
-    values = {k: v for k, v in multidict.items()}
-    for name, value in values.items():
-        if "\ufffd" in value:
-            raise InvalidPayload(name, "is not valid UTF-8")
-    return values
+def decode_urlencoded(raw: bytes) -> dict[str, str]:
+    """Percent-decode as UTF-8, invalid bytes becoming U+FFFD so a parser can name the field.
+    (Werkzeug would leave invalid sequences percent-encoded, indistinguishable from text.)"""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+    return dict(pairs)

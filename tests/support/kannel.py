@@ -274,11 +274,12 @@ def kannel_harness(
     retry: int = 2,
     retry_delay: int = 1,
     workdir: str | Path | None = None,
+    keep: bool = False,
 ) -> Iterator[KannelHarness]:
     """Run a real Kannel whose sms-service calls `mo_url` (`get-url`, or `post-url` when `post`),
     with one sendsms-user `username`/`password` (a random password by default). `mo_url` may use
-    Kannel escapes (%p, %a, ...). The config and logs stay in `workdir` (a new temp dir by default,
-    kept for inspection)."""
+    Kannel escapes (%p, %a, ...). The config and logs go to `workdir` (default: a new temp dir,
+    removed after a clean exit unless `keep`, kept when something failed so the logs can be read)."""
     require_kannel()
     password = password or secrets.token_hex(8)
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kannel-harness-"))
@@ -299,11 +300,15 @@ def kannel_harness(
         )
     )
     h = KannelHarness(workdir=wd, ports=ports, username=username, password=password)
+    failed = True
     try:
         _start(h, conf)
         yield h
+        failed = False
     finally:
         h.stop()
+        if not failed and workdir is None and not keep:
+            shutil.rmtree(wd, ignore_errors=True)
 
 
 def _spawn(cmd: list[str], out: Path, stdin=subprocess.DEVNULL) -> subprocess.Popen:
@@ -330,3 +335,80 @@ def _start(h: KannelHarness, conf: Path) -> None:
         stdin=subprocess.PIPE,
     )
     _wait("fake SMSC link", lambda: _fake_smsc_online(ports["admin"]), h.procs["fakesmsc"], h.fakesmsc_log)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request as a peer (Kannel) sent it: nothing decoded."""
+
+    method: str
+    raw_path: str  # path and query exactly as on the request line
+    headers: dict[str, str]
+    body: bytes
+
+
+class RecordingServer:
+    """A tiny HTTP server on 127.0.0.1 that records every request and answers `status` (or the
+    next of `statuses`, then `status`) with an empty text/plain body."""
+
+    def __init__(self, status: int = 202, statuses: list[int] | None = None):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[RecordedRequest] = []
+        self._statuses = list(statuses or [])
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _record(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with outer._lock:
+                    outer.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), body))
+                    answer = outer._statuses.pop(0) if outer._statuses else status
+                self.send_response(answer)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = _record
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Wait (bounded) until at least `count` requests arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.requests)
+
+
+def wire_request(method: str, raw_path: str, headers: dict[str, str], body: bytes):
+    """The WireRequest the gateway's web layer (gateway.web.wire) builds for this request."""
+    from flask import Request
+    from werkzeug.test import EnvironBuilder
+
+    from gateway.web.wire import wire_request as snapshot
+
+    path, _, query_string = raw_path.partition("?")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    builder = EnvironBuilder(
+        path=path, query_string=query_string, method=method, data=body, content_type=content_type
+    )
+    return snapshot(Request(builder.get_environ()))

@@ -24,7 +24,9 @@ from gateway.parsers import (
     REPLY,
     REPORT,
     Command,
+    damm_check_digit,
     is_complaint,
+    is_valid_tracking_number,
     new_tracking_number,
     parse_command,
 )
@@ -36,11 +38,15 @@ TYPO = ID[:3] + str((int(ID[3]) + 1) % 10) + ID[4:]  # one mistyped digit
 SWAP = next(ID[:i] + ID[i + 1] + ID[i] + ID[i + 2 :] for i in range(9) if ID[i] != ID[i + 1])
 SEPARATORS = [" ", "#", ".", ":", ",", "-", "*", "/", "  ", " # ", "#:", ". "]
 STRIP = " #.:,-*/"
+SHORT = "1234567" + damm_check_digit("1234567")  # a valid 8-digit number
+SHORT_PLUS = next(SHORT + tail for tail in ("12", "13") if not is_valid_tracking_number(SHORT + tail))
 
 
 def _sample_rows() -> list:
     if not SAMPLES.is_file():
-        return [pytest.param("", "", "", marks=pytest.mark.skip(reason=f"shared corpus not found at {SAMPLES}"))]
+        return [
+            pytest.param("", "", "", marks=pytest.mark.skip(reason=f"shared corpus not found at {SAMPLES}"))
+        ]
     rows = []
     for number, line in enumerate(SAMPLES.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
@@ -95,7 +101,10 @@ def test_report_aliases_and_separators(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     _alias_rows(CHECK, lambda a, s: (f"{a}{s}{ID}", Command(CHECK, tracking_no=ID)))
-    + [pytest.param(f"{alias}{ID}", Command(CHECK, tracking_no=ID), id=f"glued-{alias}") for alias in ("CEK", "cek", "STS", "ck", "Status")],
+    + [
+        pytest.param(f"{alias}{ID}", Command(CHECK, tracking_no=ID), id=f"glued-{alias}")
+        for alias in ("CEK", "cek", "STS", "ck", "Status")
+    ],
 )
 def test_check_aliases_and_separators(text, expected):
     assert parse_command(text) == expected
@@ -103,8 +112,13 @@ def test_check_aliases_and_separators(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    _alias_rows(REPLY, lambda a, s: (f"{a}{s}{ID}{s}sudah beres", Command(REPLY, text="sudah beres", tracking_no=ID)))
-    + [pytest.param(f"{alias}{ID} ok", Command(REPLY, text="ok", tracking_no=ID), id=f"glued-{alias}") for alias in ("BALAS", "bls")],
+    _alias_rows(
+        REPLY, lambda a, s: (f"{a}{s}{ID}{s}sudah beres", Command(REPLY, text="sudah beres", tracking_no=ID))
+    )
+    + [
+        pytest.param(f"{alias}{ID} ok", Command(REPLY, text="ok", tracking_no=ID), id=f"glued-{alias}")
+        for alias in ("BALAS", "bls")
+    ],
 )
 def test_reply_aliases_and_separators(text, expected):
     assert parse_command(text) == expected
@@ -112,7 +126,12 @@ def test_reply_aliases_and_separators(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    [pytest.param(case(alias) + end, id=f"{case.__name__}-{alias}-{end!r}") for alias in KEYWORDS[HELP] for case in (str.upper, str.lower) for end in ("", " ", "?", " ?!", ".", " #")],
+    [
+        pytest.param(case(alias) + end, id=f"{case.__name__}-{alias}-{end!r}")
+        for alias in KEYWORDS[HELP]
+        for case in (str.upper, str.lower)
+        for end in ("", " ", "?", " ?!", ".", " #")
+    ],
 )
 def test_help_keywords_alone(text):
     assert parse_command(text) == Command(HELP)
@@ -126,7 +145,9 @@ CASES = [
     # Missing pieces and bad numbers
     _case("LAPOR", Command(REPORT, problem=MISSING_TEXT), "bare-lapor"),
     _case("lapor # ", Command(REPORT, problem=MISSING_TEXT), "lapor-only-separators"),
-    _case("LAPOR RAHASIA", Command(REPORT, privacy=CONFIDENTIAL, problem=MISSING_TEXT), "rahasia-without-text"),
+    _case(
+        "LAPOR RAHASIA", Command(REPORT, privacy=CONFIDENTIAL, problem=MISSING_TEXT), "rahasia-without-text"
+    ),
     _case("CEK", Command(CHECK, problem=MISSING_NUMBER), "bare-cek"),
     _case("cek nomor", Command(CHECK, problem=MISSING_NUMBER), "cek-label-no-digits"),
     _case("CEK 123", Command(CHECK, tracking_no="123", problem=BAD_NUMBER), "cek-short-number"),
@@ -134,8 +155,14 @@ CASES = [
     _case(f"CEK {SWAP}", Command(CHECK, tracking_no=SWAP, problem=BAD_NUMBER), "cek-swapped-digits"),
     _case(f"CEK {ID}1", Command(CHECK, tracking_no=ID + "1", problem=BAD_NUMBER), "cek-11-digits"),
     _case("BALAS", Command(REPLY, problem=MISSING_NUMBER), "bare-balas"),
-    _case("BALAS sudah beres", Command(REPLY, text="sudah beres", problem=MISSING_NUMBER), "balas-short-no-number"),
-    _case("BALAS 12345 halo", Command(REPLY, text="halo", tracking_no="12345", problem=BAD_NUMBER), "balas-bad"),
+    _case(
+        "BALAS sudah beres",
+        Command(REPLY, text="sudah beres", problem=MISSING_NUMBER),
+        "balas-short-no-number",
+    ),
+    _case(
+        "BALAS 12345 halo", Command(REPLY, text="halo", tracking_no="12345", problem=BAD_NUMBER), "balas-bad"
+    ),
     _case(f"BALAS {TYPO} ok", Command(REPLY, text="ok", tracking_no=TYPO, problem=BAD_NUMBER), "balas-typo"),
     _case(f"BALAS {ID}", Command(REPLY, tracking_no=ID, problem=MISSING_TEXT), "balas-missing-text"),
     _case(f"BALAS {ID} #", Command(REPLY, tracking_no=ID, problem=MISSING_TEXT), "balas-only-separator"),
@@ -144,15 +171,34 @@ CASES = [
     _case(f"CEK {ID[:4]}-{ID[4:8]}-{ID[8:]}", Command(CHECK, tracking_no=ID), "cek-number-in-dashed-groups"),
     _case(f"CEK {ID[:5]}.{ID[5:]}", Command(CHECK, tracking_no=ID), "cek-number-in-dotted-groups"),
     _case(f"CEK {ID} {ID2}", Command(CHECK, tracking_no=ID), "cek-two-numbers-takes-first"),
+    _case(
+        f"CEK {SHORT[:4]} {SHORT[4:]} {SHORT_PLUS[8:]}",
+        Command(CHECK, tracking_no=SHORT_PLUS, problem=BAD_NUMBER),
+        "cek-groups-never-fall-back-to-a-valid-prefix",
+    ),
+    _case(f"CEK {SHORT} {ID}", Command(CHECK, tracking_no=SHORT), "cek-8-digit-number-then-another"),
+    _case(f"CEK {SHORT[:4]} {SHORT[4:]}", Command(CHECK, tracking_no=SHORT), "cek-8-digit-number-in-groups"),
     _case(f"CEK {ID} tolong dicek", Command(CHECK, tracking_no=ID), "cek-trailing-words"),
     _case(f"cek no. {ID}", Command(CHECK, tracking_no=ID), "cek-no-label"),
     _case(f"CEK NOMOR LAPORAN {ID}", Command(CHECK, tracking_no=ID), "cek-nomor-laporan-label"),
     _case(f"CEK STATUS {ID}", Command(CHECK, tracking_no=ID), "cek-status-two-words"),
     _case(f"cek#status#{ID}", Command(CHECK, tracking_no=ID), "cek-status-separators"),
-    _case(f"BALAS {ID} 3 hari petugas belum datang", Command(REPLY, text="3 hari petugas belum datang", tracking_no=ID), "reply-text-starts-with-digit"),
-    _case(f"BALAS {ID[:5]} {ID[5:]} ok", Command(REPLY, text=f"{ID[5:]} ok", tracking_no=ID[:5], problem=BAD_NUMBER), "reply-number-is-first-run"),
+    _case(
+        f"BALAS {ID} 3 hari petugas belum datang",
+        Command(REPLY, text="3 hari petugas belum datang", tracking_no=ID),
+        "reply-text-starts-with-digit",
+    ),
+    _case(
+        f"BALAS {ID[:5]} {ID[5:]} ok",
+        Command(REPLY, text=f"{ID[5:]} ok", tracking_no=ID[:5], problem=BAD_NUMBER),
+        "reply-number-is-first-run",
+    ),
     _case(f"BALAS nomor {ID}: sudah", Command(REPLY, text="sudah", tracking_no=ID), "reply-nomor-label"),
-    _case(f"BALAS {ID}\nbaris satu\nbaris dua", Command(REPLY, text="baris satu baris dua", tracking_no=ID), "reply-multiline"),
+    _case(
+        f"BALAS {ID}\nbaris satu\nbaris dua",
+        Command(REPLY, text="baris satu baris dua", tracking_no=ID),
+        "reply-multiline",
+    ),
     # <spasi>, REG, stray prefixes
     _case(f"CEK<spasi>{ID}", Command(CHECK, tracking_no=ID), "spasi"),
     _case(f"cek<SPASI>{ID}", Command(CHECK, tracking_no=ID), "spasi-upper"),
@@ -167,7 +213,9 @@ CASES = [
     _case(f"  #CEK {ID}  ", Command(CHECK, tracking_no=ID), "leading-hash-and-spaces"),
     _case(f"\tcek\t{ID}\r\n", Command(CHECK, tracking_no=ID), "tabs-and-crlf"),
     # Privacy
-    _case("LAPOR RAHASIA kades korupsi", Command(REPORT, text="kades korupsi", privacy=CONFIDENTIAL), "rahasia"),
+    _case(
+        "LAPOR RAHASIA kades korupsi", Command(REPORT, text="kades korupsi", privacy=CONFIDENTIAL), "rahasia"
+    ),
     _case("lapor rahasia kades", Command(REPORT, text="kades", privacy=CONFIDENTIAL), "rahasia-lower"),
     _case("LAPOR#RAHASIA#kades", Command(REPORT, text="kades", privacy=CONFIDENTIAL), "rahasia-hash"),
     _case("LAPOR:rahasia:kades", Command(REPORT, text="kades", privacy=CONFIDENTIAL), "rahasia-colon"),
@@ -179,22 +227,84 @@ CASES = [
     _case("LAPOR rahasiaku bocor", Command(REPORT, text="rahasiaku bocor"), "rahasia-prefix-is-text"),
     _case("LAPOR jalan RAHASIA", Command(REPORT, text="jalan RAHASIA"), "rahasia-later-is-text"),
     # Free text that merely starts like a keyword
-    _case("Lapangan bola desa rusak parah", Command(REPORT, text="Lapangan bola desa rusak parah", explicit=False), "lapangan"),
-    _case("CEKUNGAN jalan besar di depan sekolah", Command(REPORT, text="CEKUNGAN jalan besar di depan sekolah", explicit=False), "cekungan"),
-    _case("Informasi bantuan sosial tidak sampai ke warga", Command(REPORT, text="Informasi bantuan sosial tidak sampai ke warga", explicit=False), "informasi"),
-    _case("Menunggu KTP sudah tiga bulan belum jadi", Command(REPORT, text="Menunggu KTP sudah tiga bulan belum jadi", explicit=False), "menunggu"),
-    _case("Balasan surat dari dinas tidak pernah datang", Command(REPORT, text="Balasan surat dari dinas tidak pernah datang", explicit=False), "balasan"),
-    _case("Aduh jalan desa rusak lagi", Command(REPORT, text="Aduh jalan desa rusak lagi", explicit=False), "aduh"),
-    _case("Stasiun kereta kotor sekali pak", Command(REPORT, text="Stasiun kereta kotor sekali pak", explicit=False), "stasiun"),
-    _case("Pak tolong, sudah 2 bulan gaji honorer belum dibayar", Command(REPORT, text="Pak tolong, sudah 2 bulan gaji honorer belum dibayar", explicit=False), "tolong-mid-sentence"),
-    _case("Tolong, jalan di desa kami rusak parah", Command(REPORT, text="Tolong, jalan di desa kami rusak parah", explicit=False), "tolong-first-then-complaint"),
-    _case("Info jalan di desa kami rusak parah", Command(REPORT, text="Info jalan di desa kami rusak parah", explicit=False), "info-then-complaint"),
-    _case("Status jalan desa kami rusak parah sejak tahun lalu", Command(REPORT, text="Status jalan desa kami rusak parah sejak tahun lalu", explicit=False), "status-then-complaint"),
-    _case("Cek jalan rusak di depan pasar kecamatan", Command(REPORT, text="Cek jalan rusak di depan pasar kecamatan", explicit=False), "cek-then-complaint"),
-    _case("Status 3 jembatan di desa kami putus", Command(REPORT, text="Status 3 jembatan di desa kami putus", explicit=False), "status-small-number-complaint"),
-    _case("Jawab dong pak, laporan saya belum ditanggapi", Command(REPORT, text="Jawab dong pak, laporan saya belum ditanggapi", explicit=False), "jawab-then-complaint"),
-    _case("Laporan saya belum ditanggapi", Command(REPORT, text="saya belum ditanggapi"), "laporan-is-a-keyword"),
-    _case("REG jalan desa kami rusak parah", Command(REPORT, text="jalan desa kami rusak parah", explicit=False), "reg-free-text"),
+    _case(
+        "Lapangan bola desa rusak parah",
+        Command(REPORT, text="Lapangan bola desa rusak parah", explicit=False),
+        "lapangan",
+    ),
+    _case(
+        "CEKUNGAN jalan besar di depan sekolah",
+        Command(REPORT, text="CEKUNGAN jalan besar di depan sekolah", explicit=False),
+        "cekungan",
+    ),
+    _case(
+        "Informasi bantuan sosial tidak sampai ke warga",
+        Command(REPORT, text="Informasi bantuan sosial tidak sampai ke warga", explicit=False),
+        "informasi",
+    ),
+    _case(
+        "Menunggu KTP sudah tiga bulan belum jadi",
+        Command(REPORT, text="Menunggu KTP sudah tiga bulan belum jadi", explicit=False),
+        "menunggu",
+    ),
+    _case(
+        "Balasan surat dari dinas tidak pernah datang",
+        Command(REPORT, text="Balasan surat dari dinas tidak pernah datang", explicit=False),
+        "balasan",
+    ),
+    _case(
+        "Aduh jalan desa rusak lagi",
+        Command(REPORT, text="Aduh jalan desa rusak lagi", explicit=False),
+        "aduh",
+    ),
+    _case(
+        "Stasiun kereta kotor sekali pak",
+        Command(REPORT, text="Stasiun kereta kotor sekali pak", explicit=False),
+        "stasiun",
+    ),
+    _case(
+        "Pak tolong, sudah 2 bulan gaji honorer belum dibayar",
+        Command(REPORT, text="Pak tolong, sudah 2 bulan gaji honorer belum dibayar", explicit=False),
+        "tolong-mid-sentence",
+    ),
+    _case(
+        "Tolong, jalan di desa kami rusak parah",
+        Command(REPORT, text="Tolong, jalan di desa kami rusak parah", explicit=False),
+        "tolong-first-then-complaint",
+    ),
+    _case(
+        "Info jalan di desa kami rusak parah",
+        Command(REPORT, text="Info jalan di desa kami rusak parah", explicit=False),
+        "info-then-complaint",
+    ),
+    _case(
+        "Status jalan desa kami rusak parah sejak tahun lalu",
+        Command(REPORT, text="Status jalan desa kami rusak parah sejak tahun lalu", explicit=False),
+        "status-then-complaint",
+    ),
+    _case(
+        "Cek jalan rusak di depan pasar kecamatan",
+        Command(REPORT, text="Cek jalan rusak di depan pasar kecamatan", explicit=False),
+        "cek-then-complaint",
+    ),
+    _case(
+        "Status 3 jembatan di desa kami putus",
+        Command(REPORT, text="Status 3 jembatan di desa kami putus", explicit=False),
+        "status-small-number-complaint",
+    ),
+    _case(
+        "Jawab dong pak, laporan saya belum ditanggapi",
+        Command(REPORT, text="Jawab dong pak, laporan saya belum ditanggapi", explicit=False),
+        "jawab-then-complaint",
+    ),
+    _case(
+        "Laporan saya belum ditanggapi", Command(REPORT, text="saya belum ditanggapi"), "laporan-is-a-keyword"
+    ),
+    _case(
+        "REG jalan desa kami rusak parah",
+        Command(REPORT, text="jalan desa kami rusak parah", explicit=False),
+        "reg-free-text",
+    ),
     # Short messages get the guide
     _case("", Command(HELP), "empty"),
     _case("   ", Command(HELP), "blank"),
@@ -210,13 +320,24 @@ CASES = [
     _case("😀😀😀 😀😀 😀😀", Command(HELP), "emoji-only"),
     # Unicode and control characters
     _case("LAPOR jalan rusak 😡😡", Command(REPORT, text="jalan rusak 😡😡"), "emoji-in-report"),
-    _case("Jalan berlubang 😡 di depan sekolah", Command(REPORT, text="Jalan berlubang 😡 di depan sekolah", explicit=False), "emoji-free-text"),
-    _case("LAPOR “jalan” rusak – parah…", Command(REPORT, text="“jalan” rusak – parah…"), "ucs2-punctuation-kept"),
+    _case(
+        "Jalan berlubang 😡 di depan sekolah",
+        Command(REPORT, text="Jalan berlubang 😡 di depan sekolah", explicit=False),
+        "emoji-free-text",
+    ),
+    _case(
+        "LAPOR “jalan” rusak – parah…",
+        Command(REPORT, text="“jalan” rusak – parah…"),
+        "ucs2-punctuation-kept",
+    ),
     _case("LAPOR\u00a0jalan\u00a0rusak", Command(REPORT, text="jalan rusak"), "nbsp"),
     _case("LAPOR jalan\x00 rusak\x1b parah", Command(REPORT, text="jalan rusak parah"), "control-chars"),
     _case("LAPOR\njalan\n\nrusak", Command(REPORT, text="jalan rusak"), "newlines-collapsed"),
-    _case("ＣＥＫ 1234567890", Command(REPORT, text="ＣＥＫ 1234567890", explicit=False) if is_complaint("ＣＥＫ 1234567890") else Command(HELP), "fullwidth-keyword-not-a-keyword"),
+    _case("ＣＥＫ 1234567890", Command(HELP), "fullwidth-keyword-not-a-keyword"),
     _case("CEK ١٢٣٤٥٦٧٨", Command(CHECK, problem=MISSING_NUMBER), "arabic-indic-digits-are-not-a-number"),
+    _case("LAPOR RAHASİA kades", Command(REPORT, text="RAHASİA kades"), "dotted-capital-i-is-not-rahasia"),
+    _case("lapor rahasıa kades", Command(REPORT, text="rahasıa kades"), "dotless-i-is-not-rahasia"),
+    _case(f"CE\u212a {ID}", Command(HELP), "kelvin-sign-is-not-k"),
 ]
 
 
@@ -228,8 +349,9 @@ def test_parse_command(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("jalan desa rusak", True, id="3-words-15-letters"),
-        pytest.param("jalan desa rusa", False, id="3-words-14-letters"),
+        pytest.param("jalan rusak parah", True, id="3-words-15-letters"),
+        pytest.param("jalan desa rusak", False, id="3-words-14-letters"),
+        pytest.param("jalan  rusak\nparah", True, id="any-whitespace-between-words"),
         pytest.param("jalanrusakparahsekali", False, id="one-long-word"),
         pytest.param("jalan rusakparahsekali", False, id="two-words"),
         pytest.param("jalan 12 rusak 34 parah", True, id="digits-between-words"),

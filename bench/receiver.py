@@ -1,0 +1,322 @@
+"""Receiver throughput: MO messages/s accepted by `POST /sms/generic/inbound` against a bare Flask
+route, both served by gunicorn with the same sync workers on 127.0.0.1. See bench/README.md.
+
+    .venv/bin/python bench/receiver.py [--seconds N] [--concurrency C] [--db sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from redis import Redis  # noqa: E402
+from rq import Queue  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from gateway.db import make_engine  # noqa: E402
+from gateway.models import Base, InboundMessage  # noqa: E402
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+QUEUE = "bench"
+PATH = "/sms/generic/inbound"
+TOKEN = "bench-" + secrets.token_hex(12)
+BARE_APP = f"""from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.post("{PATH}")
+def inbound():
+    request.form  # parse the body, like the receiver does
+    return "", 202
+"""
+SERVERS: list[subprocess.Popen] = []
+
+
+@dataclass
+class Result:
+    """What the load generator saw for one server; `ok_total` includes the warm-up."""
+
+    route: str
+    db: str
+    seconds: float
+    ok: int = 0
+    errors: int = 0
+    ok_total: int = 0
+    client_cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    def rate(self) -> float:
+        """2xx answers per second in the measured window."""
+        return self.ok / self.seconds
+
+    def percentile(self, q: float) -> float:
+        """Latency percentile in milliseconds, over the measured window."""
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(app: str, chdir: Path, workers: int, env: dict[str, str], log: Path) -> int:
+    """Start `gunicorn app` with sync workers on a free port in its own process group; wait until it
+    answers HTTP. Returns the port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync"]
+    cmd += ["--bind", f"127.0.0.1:{port}", "--chdir", str(chdir), app]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, start_new_session=True)
+    SERVERS.append(proc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn {app} exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            return port
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"gunicorn {app} did not answer within 30 s:\n{log.read_text()[-2000:]}")
+
+
+def stop_servers() -> None:
+    """Stop every gunicorn we started (its whole process group): TERM, then KILL after 10 s."""
+    while SERVERS:
+        proc = SERVERS.pop()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client (about 3x less CPU per request than http.client, whose
+    header parsing would otherwise eat the core the server needs). Reconnects when the server
+    closes, as gunicorn's sync workers do after every response."""
+
+    def __init__(self, port: int):
+        self.port, self.sock, self.buf = port, None, b""
+
+    def post(self, body: bytes) -> int:
+        """Send one form POST to PATH and read the whole answer; its status, or 0 on a network error."""
+        head = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+        head += f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+        try:
+            if self.sock is None:
+                self.sock, self.buf = socket.create_connection(("127.0.0.1", self.port), timeout=10), b""
+            self.sock.sendall(head.encode() + body)
+            while b"\r\n\r\n" not in self.buf:
+                self.buf += self._recv()
+            header, self.buf = self.buf.split(b"\r\n\r\n", 1)
+            fields = dict(line.lower().split(b": ", 1) for line in header.split(b"\r\n")[1:])
+            length = int(fields.get(b"content-length", 0))
+            while len(self.buf) < length:
+                self.buf += self._recv()
+            self.buf = self.buf[length:]
+            if fields.get(b"connection") == b"close":
+                self.close()
+            return int(header.split(b" ", 2)[1])
+        except (OSError, ValueError):
+            self.close()
+            return 0
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed by the server mid-answer")
+        return data
+
+    def close(self) -> None:
+        """Drop the socket; the next post() reconnects."""
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def client_process(job: tuple[int, str, float, float]) -> Result:
+    """One load-generator process (its own GIL): one keep-alive connection sending MOs with unique
+    ids back to back until `until`. Also returns its CPU time, to show the client is not the limit."""
+    port, prefix, measure_from, until = job
+    cpu0, out, conn, n = sum(os.times()[:2]), Result("", "", 0.0), Connection(port), 0
+    while (start := time.monotonic()) < until:
+        n += 1
+        form = {
+            "from": "081234567890",
+            "to": "1708",
+            "text": "LAPOR jalan rusak depan pasar",
+            "id": f"{prefix}-{n}",
+        }
+        ok = 200 <= conn.post(urlencode(form).encode()) < 300
+        latency = time.monotonic() - start
+        out.ok_total += ok
+        if start >= measure_from:
+            out.ok += ok
+            out.errors += not ok
+            out.latencies.append(latency)
+    conn.close()
+    out.client_cpu = sum(os.times()[:2]) - cpu0
+    return out
+
+
+def load(port: int, route: str, db: str, args: argparse.Namespace) -> Result:
+    """Run `concurrency` client processes against `port`: warm-up, then the measured window."""
+    measure_from = time.monotonic() + args.warmup
+    until = measure_from + args.seconds
+    nonce = secrets.token_hex(4)
+    jobs = [(port, f"{nonce}-{i}", measure_from, until) for i in range(args.concurrency)]
+    ignore_sigint = (signal.signal, (signal.SIGINT, signal.SIG_IGN))  # the parent handles Ctrl-C
+    with multiprocessing.get_context("fork").Pool(args.concurrency, *ignore_sigint) as pool:
+        parts = pool.map(client_process, jobs)
+    total = Result(route, db, args.seconds)
+    for p in parts:
+        total.ok, total.errors, total.ok_total = (
+            total.ok + p.ok,
+            total.errors + p.errors,
+            total.ok_total + p.ok_total,
+        )
+        total.client_cpu += p.client_cpu
+        total.latencies += p.latencies
+    return total
+
+
+def reset_database(url: str) -> None:
+    """Drop and recreate the gateway's tables (a fresh SQLite file has none to drop)."""
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+
+
+def count_rows(url: str) -> int:
+    """How many MOs the database holds."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.scalar(select(func.count()).select_from(InboundMessage))
+    engine.dispose()
+    return rows
+
+
+def bench_bare(args: argparse.Namespace, tmp: Path) -> Result:
+    """The baseline: a Flask route that parses the form and answers 202, same gunicorn setup."""
+    (tmp / "bare_app.py").write_text(BARE_APP)
+    port = start_gunicorn("bare_app:app", tmp, args.workers, dict(os.environ), tmp / "bare.log")
+    try:
+        return load(port, "bare", "-", args)
+    finally:
+        stop_servers()
+
+
+def bench_gateway(db: str, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
+    """The real receiver on a fresh database and an empty Redis db, no RQ worker. Returns the
+    result and whether the queue length and the row count both equal the 2xx answers."""
+    url = f"sqlite:///{tmp / 'gateway.db'}" if db == "sqlite" else args.pg_url
+    if db == "postgres":
+        print(f"WARNING: dropping and recreating the gateway tables in {url} (other tests use them)")
+    reset_database(url)
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS_URL, GATEWAY_QUEUE=QUEUE)
+    env.update(GATEWAY_INBOUND_TOKEN=TOKEN, GATEWAY_OUTBOUND="log")
+    try:
+        port = start_gunicorn("wsgi:app", ROOT, args.workers, env, tmp / f"gateway-{db}.log")
+        try:
+            result = load(port, "gateway", db, args)
+        finally:
+            stop_servers()
+        queued, rows = Queue(QUEUE, connection=redis).count, count_rows(url)
+    finally:
+        redis.flushdb()
+    ok = queued == rows == result.ok_total
+    for what, n in (("queue length", queued), ("DB rows", rows)):
+        verdict = "OK" if n == result.ok_total else "MISMATCH (is something else using this database?)"
+        print(f"check {db}: {what} {n} == 2xx answers {result.ok_total} (incl. warm-up): {verdict}")
+    if db == "postgres":
+        reset_database(url)  # leave the shared test database's tables empty
+    return result, ok
+
+
+def print_table(results: list[Result], warmup: float) -> None:
+    """One row per run, with the gateway/bare throughput ratio."""
+    bare = next((r.rate() for r in results if r.route == "bare"), float("nan"))
+    head = f"{'route':<8} {'db':<9} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+    print(f"\n{head} {'client CPU':>10} {'gateway/bare':>12}")
+    for r in results:
+        cpu = 100 * r.client_cpu / (r.seconds + warmup)
+        print(
+            f"{r.route:<8} {r.db:<9} {r.rate():>10.1f} {r.percentile(0.50):>7.2f} {r.percentile(0.99):>7.2f}"
+            f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare:>12.2f}"
+        )
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10.0, help="measured window per run (default 10)")
+    p.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up per run (default 2)")
+    p.add_argument("--concurrency", type=int, default=4, help="client connections (default 4)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument("--pg-url", default=PG_URL, help=f"PostgreSQL database to wipe and use (default {PG_URL})")
+    p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    args = p.parse_args()
+    if not (
+        0 < args.seconds <= 300 and 0 <= args.warmup <= 60 and 0 < args.concurrency <= 64 and args.workers > 0
+    ):
+        p.error("need 0 < --seconds <= 300, 0 <= --warmup <= 60, 0 < --concurrency <= 64, --workers > 0")
+    return args
+
+
+def main() -> int:
+    """Bare route, then the gateway on each database; print the table; exit 1 if a check fails."""
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks on TERM too
+    dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    results, all_ok = [], True
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
+            results.append(bench_bare(args, Path(tmp)))
+            for db in dbs:
+                result, ok = bench_gateway(db, args, Path(tmp))
+                results.append(result)
+                all_ok &= ok
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        stop_servers()
+    print_table(results, args.warmup)
+    print(
+        f"\n{args.workers} gunicorn sync workers, {args.concurrency} connections from"
+        f" {args.concurrency} client processes, {args.warmup:g} s warm-up +"
+        f" {args.seconds:g} s; client CPU is % of one core over warm-up + window"
+    )
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

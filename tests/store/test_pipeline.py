@@ -1,0 +1,226 @@
+"""MO -> parse -> report -> reply -> send -> DLR, through the real receiver, real RQ jobs
+(in-process SimpleWorker), real Redis, SQLite and PostgreSQL, and a real aggregator server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from gateway.gsm7 import is_gsm7, septets
+from gateway.models import InboundMessage, Report, ReportEvent
+from gateway.parsers import damm_check_digit, is_valid_tracking_number
+from gateway.services.conversation import process_inbound
+from tests.store.helpers import AUTH, file_report, last_reply_text, outbox, post_mo, reports
+
+OWNER, STRANGER = "081234567890", "085711112222"
+
+
+def test_lapor_files_a_report_and_the_reply_carries_its_tracking_number(
+    client, rt, run_jobs, fake_aggregator
+):
+    post_mo(client, "lapor#Pipa PDAM bocor di depan masjid Al Ikhlas", sender="6281234567890")
+    run_jobs()
+    [report] = reports(rt)
+    assert (report.msisdn, report.text, report.privacy, report.status) == (
+        "+6281234567890",
+        "Pipa PDAM bocor di depan masjid Al Ikhlas",
+        "PUBLIC",
+        "RECEIVED",
+    )
+    assert is_valid_tracking_number(report.tracking_no)
+    [sent] = fake_aggregator.sent()
+    assert sent["to"] == "+6281234567890" and sent["from"] == "1708"
+    assert report.tracking_no in sent["text"] and f"CEK {report.tracking_no}" in sent["text"]
+    assert is_gsm7(sent["text"]) and septets(sent["text"]) <= 160
+    assert fake_aggregator.requests[0].headers["Authorization"] == "Bearer test-send-secret"
+    [out] = outbox(rt)
+    assert (out.status, out.external_id, str(out.id)) == ("ACCEPTED", "agg-1", sent["id"])
+
+
+@pytest.mark.parametrize(
+    ("text", "privacy", "note"),
+    [
+        pytest.param(
+            "LAPOR RAHASIA kepala desa memakai dana desa", "CONFIDENTIAL", "(rahasia)", id="rahasia"
+        ),
+        pytest.param("LAPOR ANONIM guru sering tidak masuk kelas", "ANONYMOUS", "(anonim)", id="anonim"),
+    ],
+)
+def test_privacy_is_recorded_and_confirmed(client, rt, run_jobs, fake_aggregator, text, privacy, note):
+    post_mo(client, text)
+    run_jobs()
+    assert reports(rt)[0].privacy == privacy
+    assert note in last_reply_text(fake_aggregator)
+
+
+def test_cek_gives_the_owner_the_status_and_a_stranger_the_neutral_answer(
+    client, rt, run_jobs, fake_aggregator
+):
+    tracking = file_report(
+        client,
+        rt,
+        run_jobs,
+        fake_aggregator,
+        sender=OWNER,
+        text="LAPOR kepala sekolah SDN 9 Mekarsari memotong dana BOS",
+    )
+    post_mo(client, f"cek {tracking}", sender=OWNER)
+    run_jobs()
+    owner_reply = last_reply_text(fake_aggregator)
+    assert (
+        tracking in owner_reply and "Belum diverifikasi" in owner_reply and f"BALAS {tracking}" in owner_reply
+    )
+
+    post_mo(client, f"CEK {tracking}", sender=STRANGER)
+    run_jobs()
+    stranger_reply = last_reply_text(fake_aggregator)
+    assert "tidak ditemukan" in stranger_reply and "Belum diverifikasi" not in stranger_reply
+    # The same words as for a number nobody owns, so probing tells nothing.
+    nobody = "1" + tracking[1:-1]
+    nobody += next(d for d in "0123456789" if is_valid_tracking_number(nobody + d))
+    post_mo(client, f"CEK {nobody}", sender=STRANGER)
+    run_jobs()
+    assert last_reply_text(fake_aggregator) == stranger_reply.replace(tracking, nobody)
+
+
+def test_a_mistyped_number_is_caught_by_the_check_digit(client, rt, run_jobs, fake_aggregator):
+    tracking = file_report(client, rt, run_jobs, fake_aggregator, sender=OWNER)
+    swapped = tracking[:-2] + tracking[-1] + tracking[-2]
+    if swapped == tracking:
+        swapped = tracking[:-1] + str((int(tracking[-1]) + 1) % 10)
+    post_mo(client, f"CEK {swapped}", sender=OWNER)
+    run_jobs()
+    reply = last_reply_text(fake_aggregator)
+    assert "salah ketik" in reply and tracking not in reply
+
+
+def test_balas_from_the_reporter_is_added_to_the_timeline(client, rt, run_jobs, fake_aggregator):
+    tracking = file_report(client, rt, run_jobs, fake_aggregator, sender=OWNER)
+    post_mo(client, f"BALAS#{tracking}#petugas belum datang", sender=OWNER)
+    run_jobs()
+    assert "diterima" in last_reply_text(fake_aggregator)
+    with rt.sessions() as s:
+        events = s.scalars(select(ReportEvent).order_by(ReportEvent.id)).all()
+        assert [(e.kind, e.text) for e in events] == [
+            ("CREATED", "jalan rusak di depan pasar"),
+            ("CITIZEN_REPLY", "petugas belum datang"),
+        ]
+
+
+def test_balas_from_another_number_is_refused_and_not_recorded(client, rt, run_jobs, fake_aggregator):
+    tracking = file_report(client, rt, run_jobs, fake_aggregator, sender=OWNER)
+    post_mo(client, f"BALAS {tracking} saya bukan pelapor", sender=STRANGER)
+    run_jobs()
+    assert "tidak ditemukan" in last_reply_text(fake_aggregator)
+    with rt.sessions() as s:
+        assert [e.kind for e in s.scalars(select(ReportEvent))] == ["CREATED"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        pytest.param("tes", "LAPOR", id="short-text-gets-help"),
+        pytest.param("INFO", "CEK", id="info"),
+        pytest.param("LAPOR", "Isi laporan kosong", id="lapor-alone"),
+        pytest.param("CEK", "Nomor laporan belum ada", id="cek-alone"),
+        pytest.param("CEK 123", "salah ketik", id="cek-short-number"),
+        pytest.param("BALAS 12345 halo", "salah ketik", id="balas-bad-number"),
+    ],
+)
+def test_bad_commands_get_one_reply_that_teaches_the_format(
+    client, rt, run_jobs, fake_aggregator, text, expect
+):
+    post_mo(client, text)
+    run_jobs()
+    [sent] = fake_aggregator.sent()
+    assert expect in sent["text"] and is_gsm7(sent["text"]) and septets(sent["text"]) <= 160
+    assert reports(rt) == []
+
+
+def test_repeated_failed_lookups_are_throttled(client, rt, run_jobs, fake_aggregator):
+    limit = rt.settings.check_fail_limit
+    for n in range(limit + 1):
+        unknown = f"{n + 1}23456789"
+        post_mo(client, f"CEK {unknown}{damm_check_digit(unknown)}", sender=STRANGER)
+    run_jobs()
+    texts = [m["text"] for m in fake_aggregator.sent()]
+    assert sum("tidak ditemukan" in t for t in texts) == limit
+    assert "Terlalu banyak" in texts[-1]
+
+
+def test_a_job_that_runs_twice_files_one_report_and_one_reply(client, rt, run_jobs, fake_aggregator):
+    inbound_id = post_mo(client, "LAPOR lampu jalan mati sejak seminggu").get_json()["ids"][0]
+    assert process_inbound(rt, inbound_id) == "REPORT"
+    assert process_inbound(rt, inbound_id) == "already-done"
+    run_jobs()
+    assert len(reports(rt)) == 1 and len(outbox(rt)) == 1 and len(fake_aggregator.sent()) == 1
+
+
+def test_a_crash_between_commit_and_enqueue_is_recovered_by_the_sweeper(
+    client, rt, run_jobs, fake_aggregator
+):
+    from gateway.services.sweeper import sweep
+
+    inbound_id = post_mo(client, "LAPOR jembatan desa putus total").get_json()["ids"][0]
+    rt.redis.flushdb()  # Redis restarted empty: the queued job is gone
+    swept = sweep(_with(rt, sweep_after=0))
+    assert swept.inbound == 1
+    run_jobs()
+    with rt.sessions() as s:
+        assert s.get(InboundMessage, inbound_id).status == "DONE"
+    assert len(fake_aggregator.sent()) == 1
+    # Nothing left to sweep, and a second sweep does not send again.
+    assert sweep(_with(rt, sweep_after=0)) == type(swept)(0, 0, 0)
+    run_jobs()
+    assert len(fake_aggregator.sent()) == 1
+
+
+def _with(rt, **changes):
+    return rt.__class__(**{**rt.__dict__, "settings": rt.settings.replace(**changes)})
+
+
+def test_corpus_reports_all_file_with_distinct_tracking_numbers(
+    client, rt, run_jobs, fake_aggregator, corpus
+):
+    texts = [text for kind, text in corpus if kind == "report"]
+    for n, text in enumerate(texts):
+        post_mo(client, text, sender=f"08123456{n:04d}")
+    run_jobs()
+    filed = reports(rt)
+    assert len(filed) == len(texts)
+    assert len({r.tracking_no for r in filed}) == len(texts)
+    for sent in fake_aggregator.sent():
+        [number] = set(re.findall(r"\d{10}", sent["text"]))
+        assert number in {r.tracking_no for r in filed}
+
+
+def test_reports_are_not_sequential(client, rt, run_jobs, fake_aggregator):
+    for n in range(5):
+        post_mo(client, f"LAPOR jalan rusak nomor {n} di desa kami")
+    run_jobs()
+    numbers = sorted(int(r.tracking_no) for r in reports(rt))
+    assert all(b - a > 1000 for a, b in zip(numbers, numbers[1:], strict=False))
+
+
+def test_report_row_keeps_the_mo_that_filed_it(client, rt, run_jobs, fake_aggregator):
+    inbound_id = post_mo(client, "LAPOR sampah menumpuk di pasar").get_json()["ids"][0]
+    run_jobs()
+    with rt.sessions() as s:
+        report = s.scalars(select(Report)).one()
+        assert report.source_inbound_id == inbound_id
+        assert s.get(InboundMessage, inbound_id).report_id == report.id
+
+
+def test_json_and_form_bodies_from_different_number_formats_are_one_reporter(
+    client, rt, run_jobs, fake_aggregator
+):
+    tracking = file_report(client, rt, run_jobs, fake_aggregator, sender="+6281234567890")
+    client.post(
+        "/sms/generic/inbound",
+        json={"from": "081234567890", "to": "1708", "text": f"CEK {tracking}", "id": "json-cek"},
+        headers=AUTH,
+    )
+    run_jobs()
+    assert "Belum diverifikasi" in last_reply_text(fake_aggregator)

@@ -1,0 +1,81 @@
+"""A real HTTP server on 127.0.0.1 that plays an aggregator's send API (generic contract).
+
+Tests script its answers: a queue of (status, body, headers) consumed one per request, then
+the default (200 with a fresh id). Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeAggregator:
+    server: ThreadingHTTPServer
+    requests: list[Recorded] = field(default_factory=list)
+    script: deque = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/send"
+
+    def answer_next(self, *answers: tuple) -> None:
+        """Queue answers: (status, body) or (status, body, headers)."""
+        self.script.extend(answers)
+
+    def sent(self) -> list[dict]:
+        """The JSON bodies of the sends received so far."""
+        with self.lock:
+            return [r.json() for r in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def start_fake_aggregator() -> FakeAggregator:
+    """Start the server on a free loopback port, serving in a daemon thread."""
+    fake: FakeAggregator
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _handle(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with fake.lock:
+                fake.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+                n = len(fake.requests)
+                answer = fake.script.popleft() if fake.script else (200, json.dumps({"id": f"agg-{n}"}))
+            status, text, headers = (*answer, {})[:3]
+            out = text.encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake = FakeAggregator(server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return fake
