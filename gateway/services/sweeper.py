@@ -33,11 +33,19 @@ def sweep(rt: Runtime) -> SweepResult:
     # A send that has been SENDING for longer than its own timeout allows is not running any more.
     stuck_before = now - timedelta(seconds=max(settings.sweep_after, 3 * settings.send_timeout))
     with rt.transaction() as s:
-        unstuck = s.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.status == "SENDING", OutboundMessage.updated_at < stuck_before)
-            .values(status="QUEUED", next_attempt_at=now)
-        ).rowcount
+        stuck_ids = list(
+            s.scalars(
+                select(OutboundMessage.id)
+                .where(OutboundMessage.status == "SENDING", OutboundMessage.updated_at < stuck_before)
+                .limit(BATCH)
+            )
+        )
+        if stuck_ids:
+            s.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id.in_(stuck_ids), OutboundMessage.status == "SENDING")
+                .values(status="QUEUED", next_attempt_at=now)
+            )
         inbound_ids = list(
             s.scalars(
                 select(InboundMessage.id)
@@ -46,7 +54,7 @@ def sweep(rt: Runtime) -> SweepResult:
                 .limit(BATCH)
             )
         )
-        outbound_ids = list(
+        due_ids = list(
             s.scalars(
                 select(OutboundMessage.id)
                 .where(OutboundMessage.status == "QUEUED", OutboundMessage.next_attempt_at < older_than)
@@ -54,6 +62,8 @@ def sweep(rt: Runtime) -> SweepResult:
                 .limit(BATCH)
             )
         )
+    outbound_ids = sorted(set(due_ids) | set(stuck_ids))
+    unstuck = len(stuck_ids)
     inbound, outbound = requeue_unfinished(rt.queue, inbound_ids, outbound_ids)
     result = SweepResult(inbound, outbound, unstuck)
     if inbound_ids or outbound_ids or unstuck:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +12,8 @@ import pytest
 from gateway.aggregators.base import InboundSMS, OutboundSMS, SendResponse, StatusUpdate, WireRequest
 from gateway.aggregators.kannel import DLR_STATUS, Kannel, is_gsm7
 from gateway.errors import InvalidPayload, SendError
-from tests.support.kannel import parse_fakesmsc_line, wire_request
+from tests.support.kannel import parse_fakesmsc_line
+from tests.support.recorded import body_of, load, wire
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kannel"
 KANNEL = Kannel()
@@ -25,16 +24,7 @@ DENIED = "Number(s) has/have been denied by white- and/or black-lists."
 
 
 def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def body_of(fx: dict) -> bytes:
-    return base64.b64decode(fx["body_b64"]) if "body_b64" in fx else fx.get("body", "").encode("utf-8")
-
-
-def wire(fx: dict) -> WireRequest:
-    """The request as the gateway's web layer (gateway.web.wire) snapshots it."""
-    return wire_request(fx["method"], f"{fx['path']}?{fx['query_string']}", fx["headers"], body_of(fx))
+    return load("kannel", name)
 
 
 def wire_werkzeug_args(fx: dict) -> WireRequest:

@@ -1,0 +1,163 @@
+"""Sending against a real aggregator server: classified errors, bounded retries, FAILED and
+requeue, and delivery reports in any order (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from gateway.models import DeliveryReport, OutboundMessage
+from gateway.services.outbox import queue_message, requeue_failed, send_outbound
+from tests.store.helpers import AUTH, outbox
+
+TO = "+6281234567890"
+
+
+def new_mt(rt, key="t:1", text="Halo dari 1708") -> int:
+    with rt.transaction() as s:
+        return queue_message(s, rt, key, TO, text).id
+
+
+def drain(run_jobs, rt, seconds=3.0):
+    """Run jobs, including retries scheduled a few ms ahead, until nothing is left."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run_jobs(with_scheduler=True)
+        states = {o.status for o in outbox(rt)}
+        if not states & {"QUEUED", "SENDING"}:
+            return
+        time.sleep(0.05)
+
+
+def test_queue_message_is_idempotent_per_key(rt):
+    assert new_mt(rt, "k") == new_mt(rt, "k")
+    assert len(outbox(rt)) == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "final", "attempts"),
+    [
+        pytest.param([(500, "oops")], "ACCEPTED", 2, id="500-then-ok"),
+        pytest.param([(429, "slow down", {"Retry-After": "0"})], "ACCEPTED", 2, id="429-then-ok"),
+        pytest.param([(503, "x"), (502, "y")], "ACCEPTED", 3, id="two-5xx-then-ok"),
+        pytest.param([(400, "bad number")], "FAILED", 1, id="400-is-permanent"),
+        pytest.param([(401, "bad token")], "FAILED", 1, id="401-is-permanent"),
+        pytest.param([(200, "{}")], "FAILED", 1, id="2xx-without-id-is-permanent"),
+        pytest.param([(500, "x")] * 6, "FAILED", 6, id="gives-up-after-max-attempts"),
+    ],
+)
+def test_send_errors_are_classified(rt, run_jobs, fake_aggregator, answers, final, attempts):
+    fake_aggregator.answer_next(*answers)
+    oid = new_mt(rt)
+    send_outbound(rt, oid)
+    drain(run_jobs, rt)
+    [out] = outbox(rt)
+    assert (out.status, out.attempts) == (final, attempts)
+    assert len(fake_aggregator.requests) == attempts
+    if final == "FAILED":
+        assert out.last_error.startswith("HTTP") or "id" in out.last_error
+
+
+def test_connection_refused_is_retried(rt, run_jobs, fake_aggregator):
+    dead = rt.__class__(
+        **{**rt.__dict__, "settings": rt.settings.replace(generic_send_url="http://127.0.0.1:1/send")}
+    )
+    oid = new_mt(rt)
+    assert send_outbound(dead, oid) == "retry"
+    with rt.sessions() as s:
+        out = s.get(OutboundMessage, oid)
+        assert (out.status, out.attempts, out.last_error) == ("QUEUED", 1, "connection failed")
+
+
+def test_failed_message_can_be_requeued_by_an_admin(rt, run_jobs, fake_aggregator):
+    fake_aggregator.answer_next((400, "bad"))
+    oid = new_mt(rt)
+    send_outbound(rt, oid)
+    assert outbox(rt)[0].status == "FAILED"
+    assert requeue_failed(rt, oid) is True
+    run_jobs()
+    assert outbox(rt)[0].status == "ACCEPTED"
+    assert requeue_failed(rt, oid) is False  # only FAILED ones
+
+
+def test_a_message_already_sent_is_not_sent_again(rt, run_jobs, fake_aggregator):
+    oid = new_mt(rt)
+    assert send_outbound(rt, oid) == "accepted"
+    assert send_outbound(rt, oid) == "skipped"
+    assert len(fake_aggregator.requests) == 1
+
+
+def post_dlr(client, agg_id, status):
+    return client.post("/sms/generic/status", data={"id": agg_id, "status": status}, headers=AUTH)
+
+
+def test_dlrs_move_forward_only(client, rt, fake_aggregator):
+    oid = new_mt(rt)
+    send_outbound(rt, oid)  # the fake answers {"id": "agg-1"}
+    assert post_dlr(client, "agg-1", "SENT").status_code == 200
+    assert outbox(rt)[0].status == "SENT"
+    post_dlr(client, "agg-1", "DELIVERED")
+    post_dlr(client, "agg-1", "SENT")  # late and out of order
+    post_dlr(client, "agg-1", "DELIVERED")  # repeated
+    [out] = outbox(rt)
+    assert out.status == "DELIVERED" and out.delivered_at is not None
+    with rt.sessions() as s:
+        assert s.scalars(select(DeliveryReport.status).order_by(DeliveryReport.id)).all() == [
+            "SENT",
+            "DELIVERED",
+            "SENT",
+            "DELIVERED",
+        ]
+
+
+def test_a_dlr_that_arrives_before_the_send_is_recorded_is_applied_later(client, rt, fake_aggregator):
+    oid = new_mt(rt)
+    assert post_dlr(client, "agg-1", "DELIVERED").status_code == 200  # we do not know agg-1 yet
+    assert outbox(rt)[0].status == "QUEUED"
+    send_outbound(rt, oid)
+    assert outbox(rt)[0].status == "DELIVERED"
+    with rt.sessions() as s:
+        dlr = s.scalars(select(DeliveryReport)).one()
+        assert (dlr.applied, dlr.outbound_id) == (True, oid)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        pytest.param({"id": "agg-1", "status": "BOGUS"}, "status", id="unknown-status"),
+        pytest.param({"status": "DELIVERED"}, "id", id="missing-id"),
+        pytest.param({"id": "agg-1"}, "status", id="missing-status"),
+    ],
+)
+def test_bad_dlr_is_400_naming_the_field(client, rt, data, field):
+    resp = client.post("/sms/generic/status", data=data, headers=AUTH)
+    assert resp.status_code == 400 and resp.get_json()["field"] == field
+
+
+def test_kannel_dlr_names_our_id(client, rt, fake_aggregator):
+    with rt.transaction() as s:
+        out = queue_message(s, rt, "k:1", TO, "x")
+        out.aggregator, out.status = "kannel", "ACCEPTED"
+        oid = out.id
+    resp = client.get(f"/sms/kannel/status?id={oid}&status=8&token=test-inbound-secret")
+    assert resp.status_code == 200
+    client.get(f"/sms/kannel/status?id={oid}&status=1&token=test-inbound-secret")
+    assert outbox(rt)[0].status == "DELIVERED"
+    bad = client.get("/sms/kannel/status?id=abc&status=1&token=test-inbound-secret")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "id"
+
+
+def test_sweeper_unsticks_a_send_whose_worker_died(rt, run_jobs, fake_aggregator):
+    from gateway.services.sweeper import sweep
+
+    oid = new_mt(rt)
+    with rt.transaction() as s:
+        s.get(OutboundMessage, oid).status = "SENDING"  # a worker died mid-request
+    result = sweep(
+        rt.__class__(**{**rt.__dict__, "settings": rt.settings.replace(sweep_after=0, send_timeout=0)})
+    )
+    assert result.unstuck == 1 and result.outbound == 1
+    run_jobs()
+    assert outbox(rt)[0].status == "ACCEPTED"

@@ -1,0 +1,48 @@
+"""Phone numbers: every Indonesian format to one E.164, everything else refused; masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import InvalidNumber
+from gateway.msisdn import mask_msisdn, normalise_msisdn
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        pytest.param("081234567890", "+6281234567890", id="local-0"),
+        pytest.param("6281234567890", "+6281234567890", id="62-without-plus"),
+        pytest.param("+6281234567890", "+6281234567890", id="e164"),
+        pytest.param("+62 812-3456-7890", "+6281234567890", id="spaces-dashes"),
+        pytest.param(" 0812 3456 7890 ", "+6281234567890", id="padded"),
+        pytest.param("085712345678", "+6285712345678", id="indosat"),
+        pytest.param("0215551234", "+62215551234", id="jakarta-fixed-line"),
+    ],
+)
+def test_indonesian_formats_normalise_to_e164(raw, e164):
+    assert normalise_msisdn(raw) == e164
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("not-a-number", id="letters"),
+        pytest.param("1708", id="short-code"),
+        pytest.param("+14155550100", id="foreign"),
+        pytest.param("+6591234567", id="singapore"),
+        pytest.param("08001234567", id="toll-free"),
+        pytest.param("0812", id="too-short"),
+        pytest.param("08123456789012345", id="too-long"),
+    ],
+)
+def test_other_numbers_are_refused(raw):
+    with pytest.raises(InvalidNumber):
+        normalise_msisdn(raw)
+
+
+def test_mask_keeps_prefix_and_last_digits_only():
+    assert mask_msisdn("+6281234567890") == "+62812****890"
+    assert "4567" not in mask_msisdn("+6281234567890")
+    assert mask_msisdn("") == "****"

@@ -1,0 +1,43 @@
+"""Every standard reply: GSM-7, one segment with the longest values it can carry, and it
+teaches the next step."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import replies
+from gateway.gsm7 import is_gsm7, septets
+from gateway.models import PRIVACY_LEVELS, REPORT_STATUS_LABELS
+
+NO = "9999999999"
+LONGEST = [
+    pytest.param(replies.help_text("17089"), ("LAPOR", "CEK", "BALAS"), id="help"),
+    *[
+        pytest.param(replies.report_filed(NO, p, "17089"), (f"CEK {NO}",), id=f"filed-{p}")
+        for p in PRIVACY_LEVELS
+    ],
+    pytest.param(replies.report_missing_text(), ("LAPOR",), id="missing-text"),
+    *[
+        pytest.param(replies.status_for_owner(NO, s, "29/11/2026"), (f"BALAS {NO}",), id=f"status-{s}")
+        for s in REPORT_STATUS_LABELS
+    ],
+    pytest.param(replies.not_found(NO), ("INFO",), id="not-found"),
+    pytest.param(replies.bad_number("123456789012345"), ("CEK",), id="bad-number"),
+    pytest.param(replies.missing_number("CHECK"), ("CEK",), id="missing-number-cek"),
+    pytest.param(replies.missing_number("REPLY"), ("BALAS",), id="missing-number-balas"),
+    pytest.param(replies.reply_missing_text(NO), (f"BALAS {NO}",), id="reply-missing-text"),
+    pytest.param(replies.reply_recorded(NO), (f"CEK {NO}",), id="reply-recorded"),
+    pytest.param(replies.throttled(), ("INFO",), id="throttled"),
+]
+
+
+@pytest.mark.parametrize(("text", "teaches"), LONGEST)
+def test_reply_is_one_gsm7_segment_that_teaches_the_next_step(text, teaches):
+    assert is_gsm7(text), text
+    assert septets(text) <= 160, (septets(text), text)
+    for step in teaches:
+        assert step in text
+
+
+def test_status_reply_uses_the_citizen_label():
+    assert "Ditindaklanjuti" in replies.status_for_owner(NO, "IN_PROGRESS", "01/12/2026")

@@ -1,0 +1,56 @@
+"""Settings: defaults, .env file, environment precedence, errors naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import load_settings
+from gateway.errors import ConfigError
+
+BASE = {"GATEWAY_INBOUND_TOKEN": "t"}
+
+
+def test_embedded_defaults():
+    s = load_settings(BASE, dotenv_path=None)
+    assert (s.redis_url, s.short_code, s.outbound, s.port) == (
+        "redis://127.0.0.1:6379/0",
+        "1708",
+        "log",
+        8000,
+    )
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/gateway.db")
+
+
+def test_environment_wins_over_dotenv_which_wins_over_defaults(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("GATEWAY_PORT=9001\nGATEWAY_SHORT_CODE=1709\nGATEWAY_INBOUND_TOKEN=from-file\n")
+    s = load_settings({"GATEWAY_PORT": "9002"}, dotenv_path=env_file)
+    assert (s.port, s.short_code, s.inbound_token) == (9002, "1709", "from-file")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        pytest.param({}, "GATEWAY_INBOUND_TOKEN", id="token-required"),
+        pytest.param({**BASE, "GATEWAY_PORT": "eighty"}, "GATEWAY_PORT", id="port-not-int"),
+        pytest.param({**BASE, "GATEWAY_PORT": "70000"}, "GATEWAY_PORT", id="port-range"),
+        pytest.param({**BASE, "GATEWAY_OUTBOUND": "smpp"}, "GATEWAY_OUTBOUND", id="unknown-outbound"),
+        pytest.param(
+            {**BASE, "GATEWAY_OUTBOUND": "generic"}, "GATEWAY_GENERIC_SEND_URL", id="generic-needs-url"
+        ),
+        pytest.param(
+            {**BASE, "GATEWAY_OUTBOUND": "generic", "GATEWAY_GENERIC_SEND_URL": "http://127.0.0.1:1/s"},
+            "GATEWAY_GENERIC_SEND_TOKEN",
+            id="generic-needs-token",
+        ),
+        pytest.param(
+            {**BASE, "GATEWAY_OUTBOUND": "kannel"}, "GATEWAY_KANNEL_USERNAME", id="kannel-needs-user"
+        ),
+        pytest.param({**BASE, "REDIS_URL": "localhost:6379"}, "REDIS_URL", id="redis-url"),
+        pytest.param({**BASE, "GATEWAY_PUBLIC_URL": "gateway"}, "GATEWAY_PUBLIC_URL", id="public-url"),
+        pytest.param({**BASE, "GATEWAY_SEND_TIMEOUT": "soon"}, "GATEWAY_SEND_TIMEOUT", id="float"),
+    ],
+)
+def test_invalid_configuration_names_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(env, dotenv_path=None)
