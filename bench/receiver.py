@@ -26,12 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from gateway.db import make_engine  # noqa: E402
 from gateway.models import Base, InboundMessage  # noqa: E402
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 QUEUE = "bench"
 PATH = "/sms/generic/inbound"
@@ -206,7 +207,15 @@ def load(port: int, route: str, db: str, args: argparse.Namespace) -> Result:
 
 
 def reset_database(url: str) -> None:
-    """Drop and recreate the gateway's tables (a fresh SQLite file has none to drop)."""
+    """Create the PostgreSQL database if missing (its own, so the test suite's truncates never
+    meet the benchmark), then drop and recreate the gateway's tables."""
+    target = make_url(url)
+    if target.get_backend_name() == "postgresql":
+        admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+        admin.dispose()
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)

@@ -30,10 +30,10 @@ fi
 # Create the tables once, before several processes race to do it.
 python -c "from config import load_settings; from gateway.db import make_engine, create_schema; create_schema(make_engine(load_settings().database_url))"
 
-trap 'trap - INT TERM EXIT; kill 0 2>/dev/null; wait' INT TERM EXIT
+trap 'trap - INT TERM EXIT; kill -TERM $(jobs -p) 2>/dev/null; wait' INT TERM EXIT
 gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
   --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app &
-rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class rq.worker.SimpleWorker \
+rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
   --url "$REDIS_URL" "$GATEWAY_QUEUE" &
 rq cron --url "$REDIS_URL" workers/cron.py &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"

@@ -6,12 +6,7 @@ plus a UCS-2 (Arabic + emoji) LAPOR filed with its text intact. Skipped without 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -33,7 +28,7 @@ WAIT = 15.0
 
 
 @pytest.fixture(params=["get", "post"])
-def system(request, tmp_path, redis_db, monkeypatch):
+def system(request, tmp_path, redis_db):
     """Kannel and the gateway wired to each other. Kannel's MO URL needs the gateway's port and
     the gateway needs Kannel's sendsms URL, so the gateway's port is chosen first, Kannel is
     started with it, then the gateway is started on that very port."""
@@ -41,7 +36,6 @@ def system(request, tmp_path, redis_db, monkeypatch):
     port = processes.free_port()
     mo_url = f"http://127.0.0.1:{port}/sms/kannel/inbound?{MO_QUERY}"
     with kannel_harness(mo_url, post=request.param == "post", workdir=tmp_path / "kannel") as kannel:
-        monkeypatch.setattr(processes, "free_port", lambda: port)
         gw = start_gateway(
             tmp_path,
             {
@@ -52,34 +46,13 @@ def system(request, tmp_path, redis_db, monkeypatch):
                 "GATEWAY_KANNEL_USERNAME": kannel.username,
                 "GATEWAY_KANNEL_PASSWORD": kannel.password,
             },
+            port=port,
         )
         try:
             assert gw.url == f"http://127.0.0.1:{port}"
             yield gw, kannel
         finally:
             gw.stop()
-            _finish_group(gw.proc.pid)
-
-
-def _live_members(pgid: int) -> list[int]:
-    """The processes (not zombies) still in process group `pgid`."""
-    live = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                live.append(int(stat.parent.name))
-    return live
-
-
-def _finish_group(pgid: int, timeout: float = 3.0) -> None:
-    """GatewayProcesses.stop() returns once run-gateway.sh has exited, but an RQ worker whose
-    SIGTERM landed on its pubsub thread sits in BLPOP for minutes; end what is left."""
-    deadline = time.monotonic() + timeout
-    while _live_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def next_mt(kannel: KannelHarness, count: int) -> FakeMT:

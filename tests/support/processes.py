@@ -4,6 +4,7 @@ Redis database, stopped (whole process group) at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,18 +36,34 @@ class GatewayProcesses:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        """SIGTERM the whole process group, give it time to shut down, then SIGKILL what is left."""
+        pgid = self.proc.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
-def start_gateway(workdir: Path, env_overrides: dict[str, str], timeout: float = 30.0) -> GatewayProcesses:
-    """Start scripts/run-gateway.sh and wait until /healthz answers."""
-    port = free_port()
+def group_alive(pgid: int) -> bool:
+    """Whether any process of group `pgid` is still running (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def start_gateway(
+    workdir: Path, env_overrides: dict[str, str], timeout: float = 30.0, port: int | None = None
+) -> GatewayProcesses:
+    """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /healthz answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
