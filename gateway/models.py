@@ -99,9 +99,11 @@ class Report(Base):
     text: Mapped[str] = mapped_column(Text)
     privacy: Mapped[str] = mapped_column(String(16), default="PUBLIC")
     status: Mapped[str] = mapped_column(String(16), default="RECEIVED")
-    channel: Mapped[str] = mapped_column(String(8), default="SMS")
-    # The MO that filed it: unique, so a job that runs twice files one report.
-    source_inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(8), default="SMS")  # SMS, USSD
+    # What filed it ("sms:<inbound id>", "ussd:<session id>"): unique, so a job or a USSD
+    # step that runs twice files one report.
+    source_key: Mapped[str] = mapped_column(String(80), unique=True)
+    source_inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -119,8 +121,10 @@ class ReportEvent(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64), default="citizen")
-    # The MO behind a citizen event: unique, so a BALAS processed twice is recorded once.
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    # What caused a citizen event ("sms:<inbound id>", ...): unique, so a BALAS processed
+    # twice is recorded once.
+    source_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="events")

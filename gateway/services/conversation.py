@@ -61,7 +61,14 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
     if command.kind == "REPORT":
         if command.problem:
             return replies.report_missing_text()
-        report = file_report(s, msg, command.text, command.privacy)
+        report = file_report(
+            s,
+            msisdn=msg.msisdn,
+            text=command.text,
+            privacy=command.privacy,
+            source_key=f"sms:{msg.id}",
+            inbound_id=msg.id,
+        )
         msg.report_id = report.id
         return replies.report_filed(report.tracking_no, report.privacy, short_code)
     # CHECK and REPLY both name a report the sender must own.
@@ -83,7 +90,7 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
         )
     if command.problem == "MISSING_TEXT":
         return replies.reply_missing_text(report.tracking_no)
-    record_citizen_reply(s, report, msg, command.text)
+    record_citizen_reply(s, report, command.text, source_key=f"sms:{msg.id}", inbound_id=msg.id)
     return replies.reply_recorded(report.tracking_no)
 
 

@@ -6,24 +6,36 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.models import InboundMessage, Report, ReportEvent
+from gateway.models import Report, ReportEvent
 from gateway.parsers import new_tracking_number
 
 TRACKING_NO_ATTEMPTS = 5
 
 
-def file_report(s: Session, inbound: InboundMessage, text: str, privacy: str) -> Report:
-    """File the report an MO asks for, once: a rerun of the same MO returns the same report."""
-    existing = s.scalar(select(Report).where(Report.source_inbound_id == inbound.id))
+def file_report(
+    s: Session,
+    *,
+    msisdn: str,
+    text: str,
+    privacy: str,
+    source_key: str,
+    channel: str = "SMS",
+    inbound_id: int | None = None,
+) -> Report:
+    """File a report once per `source_key` (the MO or USSD session that asked for it): a rerun
+    returns the report already filed."""
+    existing = s.scalar(select(Report).where(Report.source_key == source_key))
     if existing is not None:
         return existing
     for _ in range(TRACKING_NO_ATTEMPTS):
         report = Report(
             tracking_no=new_tracking_number(),
-            msisdn=inbound.msisdn,
+            msisdn=msisdn,
             text=text,
             privacy=privacy,
-            source_inbound_id=inbound.id,
+            channel=channel,
+            source_key=source_key,
+            source_inbound_id=inbound_id,
         )
         try:
             # A savepoint: a tracking-number collision (1 in 10^9 per report) retries a
@@ -32,10 +44,20 @@ def file_report(s: Session, inbound: InboundMessage, text: str, privacy: str) ->
                 s.add(report)
                 s.flush()
         except IntegrityError:
+            # Either a tracking-number collision (try another) or the same source filed
+            # concurrently (return that one).
+            existing = s.scalar(select(Report).where(Report.source_key == source_key))
+            if existing is not None:
+                return existing
             continue
         s.add(
             ReportEvent(
-                report_id=report.id, kind="CREATED", text=text, status=report.status, inbound_id=inbound.id
+                report_id=report.id,
+                kind="CREATED",
+                text=text,
+                status=report.status,
+                source_key=source_key,
+                inbound_id=inbound_id,
             )
         )
         return report
@@ -50,12 +72,16 @@ def find_own_report(s: Session, tracking_no: str, msisdn: str) -> Report | None:
     return report
 
 
-def record_citizen_reply(s: Session, report: Report, inbound: InboundMessage, text: str) -> ReportEvent:
-    """Add the reporter's BALAS to the timeline, once per MO."""
-    existing = s.scalar(select(ReportEvent).where(ReportEvent.inbound_id == inbound.id))
+def record_citizen_reply(
+    s: Session, report: Report, text: str, source_key: str, inbound_id: int | None = None
+) -> ReportEvent:
+    """Add the reporter's BALAS to the timeline, once per `source_key`."""
+    existing = s.scalar(select(ReportEvent).where(ReportEvent.source_key == source_key))
     if existing is not None:
         return existing
-    event = ReportEvent(report_id=report.id, kind="CITIZEN_REPLY", text=text, inbound_id=inbound.id)
+    event = ReportEvent(
+        report_id=report.id, kind="CITIZEN_REPLY", text=text, source_key=source_key, inbound_id=inbound_id
+    )
     s.add(event)
     s.flush()
     return event
