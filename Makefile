@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench contract clean
+.PHONY: run test lint format bench bench-ussd contract clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## receiver throughput against a bare Flask route
 	$(BIN)/python bench/receiver.py
+
+bench-ussd: $(STAMP)  ## USSD per-step latency at 50 concurrent sessions against a bare Flask route
+	$(BIN)/python bench/ussd.py
 
 contract: $(STAMP)  ## the shared black-box contract check
 	$(PYTHON) ../shared/tools/contract_check.py .

@@ -48,8 +48,16 @@ class Settings:
     send_backoff_base: float = field(default=5.0, metadata={"env": "GATEWAY_SEND_BACKOFF_BASE"})
     send_backoff_max: float = field(default=600.0, metadata={"env": "GATEWAY_SEND_BACKOFF_MAX"})
     sweep_after: float = field(default=60.0, metadata={"env": "GATEWAY_SWEEP_AFTER"})
+    sweep_interval: int = field(default=30, metadata={"env": "GATEWAY_SWEEP_INTERVAL"})
+    job_timeout: int = field(default=60, metadata={"env": "GATEWAY_JOB_TIMEOUT"})
+    flood_limit: int = field(default=10, metadata={"env": "GATEWAY_FLOOD_LIMIT"})
+    flood_window: int = field(default=60, metadata={"env": "GATEWAY_FLOOD_WINDOW"})
+    generic_signing_secret: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SIGNING_SECRET"})
+    signature_window: int = field(default=300, metadata={"env": "GATEWAY_SIGNATURE_WINDOW"})
     check_fail_limit: int = field(default=5, metadata={"env": "GATEWAY_CHECK_FAIL_LIMIT"})
     check_fail_window: int = field(default=3600, metadata={"env": "GATEWAY_CHECK_FAIL_WINDOW"})
+    ussd_session_ttl: int = field(default=120, metadata={"env": "GATEWAY_USSD_SESSION_TTL"})
+    ussd_draft_ttl: int = field(default=86400, metadata={"env": "GATEWAY_USSD_DRAFT_TTL"})
     generic_send_url: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_URL"})
     generic_send_token: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_TOKEN"})
     kannel_sendsms_url: str = field(
@@ -58,6 +66,18 @@ class Settings:
     kannel_username: str = field(default="", metadata={"env": "GATEWAY_KANNEL_USERNAME"})
     kannel_password: str = field(default="", metadata={"env": "GATEWAY_KANNEL_PASSWORD"})
     kannel_smsc: str = field(default="", metadata={"env": "GATEWAY_KANNEL_SMSC"})
+    # Complaint handlers (issue #4): notices, SLA clock, complaint-system link.
+    timezone: str = field(default="Asia/Jakarta", metadata={"env": "GATEWAY_TIMEZONE"})
+    quiet_hours_start: str = field(default="21:00", metadata={"env": "GATEWAY_QUIET_HOURS_START"})
+    quiet_hours_end: str = field(default="06:00", metadata={"env": "GATEWAY_QUIET_HOURS_END"})
+    holidays: str = field(default="", metadata={"env": "GATEWAY_HOLIDAYS"})
+    sla_verify_days: int = field(default=3, metadata={"env": "GATEWAY_SLA_VERIFY_DAYS"})
+    sla_follow_up_days: int = field(default=5, metadata={"env": "GATEWAY_SLA_FOLLOW_UP_DAYS"})
+    sla_close_days: int = field(default=10, metadata={"env": "GATEWAY_SLA_CLOSE_DAYS"})
+    upstream_url: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_URL"})
+    upstream_secret: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
+    upstream_window: int = field(default=300, metadata={"env": "GATEWAY_UPSTREAM_WINDOW"})
+    upstream_backoff_max: float = field(default=3600.0, metadata={"env": "GATEWAY_UPSTREAM_BACKOFF_MAX"})
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed, validated again (tests use it for overrides)."""
@@ -118,6 +138,8 @@ def validate(s: Settings) -> Settings:
     _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
+    _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")
+    _require(s.ussd_draft_ttl >= s.ussd_session_ttl, "GATEWAY_USSD_DRAFT_TTL", "must be >= the session TTL")
     if s.outbound == "generic":
         _require(_is_http_url(s.generic_send_url), "GATEWAY_GENERIC_SEND_URL", "must be an http(s) URL")
         _require(bool(s.generic_send_token), "GATEWAY_GENERIC_SEND_TOKEN", "must be set")
@@ -125,4 +147,31 @@ def validate(s: Settings) -> Settings:
         _require(_is_http_url(s.kannel_sendsms_url), "GATEWAY_KANNEL_SENDSMS_URL", "must be an http(s) URL")
         _require(bool(s.kannel_username), "GATEWAY_KANNEL_USERNAME", "must be set")
         _require(bool(s.kannel_password), "GATEWAY_KANNEL_PASSWORD", "must be set")
+    _validate_handlers(s)
     return s
+
+
+def _validate_handlers(s: Settings) -> None:
+    """Quiet hours, time zone, holidays, SLA numbers and the complaint-system link."""
+    from gateway import clock
+
+    for var, parse, raw in (
+        ("GATEWAY_TIMEZONE", clock.parse_zone, s.timezone),
+        ("GATEWAY_QUIET_HOURS_START", clock.parse_hhmm, s.quiet_hours_start),
+        ("GATEWAY_QUIET_HOURS_END", clock.parse_hhmm, s.quiet_hours_end),
+        ("GATEWAY_HOLIDAYS", clock.parse_holidays, s.holidays),
+    ):
+        try:
+            parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{var}: {exc}") from None
+    for var, days in (
+        ("GATEWAY_SLA_VERIFY_DAYS", s.sla_verify_days),
+        ("GATEWAY_SLA_FOLLOW_UP_DAYS", s.sla_follow_up_days),
+        ("GATEWAY_SLA_CLOSE_DAYS", s.sla_close_days),
+    ):
+        _require(days >= 1, var, "must be at least 1 working day")
+    if s.upstream_url:
+        _require(_is_http_url(s.upstream_url), "GATEWAY_UPSTREAM_URL", "must be an http(s) URL")
+        _require(bool(s.upstream_secret), "GATEWAY_UPSTREAM_SECRET", "must be set with GATEWAY_UPSTREAM_URL")
+    _require(s.upstream_window >= 1, "GATEWAY_UPSTREAM_WINDOW", "must be at least 1 second")

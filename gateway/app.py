@@ -28,6 +28,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from gateway.web import sms
 
     app.register_blueprint(sms.bp)
+    from gateway.web import ussd
+
+    app.register_blueprint(ussd.bp)
+    from gateway.web import admin
+
+    app.register_blueprint(admin.bp)
     app.add_url_rule("/healthz", view_func=_health)
     _register_error_handlers(app)
     from gateway.cli import register_cli

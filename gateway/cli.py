@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi sweep`, `flask --app wsgi outbox list|requeue`."""
+"""Operator commands: `flask --app wsgi sweep`, `outbox list|requeue`, `token create|revoke`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from gateway.models import OutboundMessage
+from gateway.models import API_ROLES, OutboundMessage
 from gateway.msisdn import mask_msisdn
 
 
@@ -19,6 +19,27 @@ def register_cli(app: Flask) -> None:
         from gateway.services.sweeper import sweep
 
         click.echo(str(sweep(current_app.extensions["gateway"])))
+
+    @app.cli.group("token")
+    def token():
+        """Admin API tokens."""
+
+    @token.command("create")
+    @click.option("--name", required=True, help="who or what uses it (shown in timelines)")
+    @click.option("--role", type=click.Choice(API_ROLES), default="viewer", show_default=True)
+    def token_create(name: str, role: str):
+        """Create a token and print it once (only its hash is stored)."""
+        from gateway.services.tokens import create_token
+
+        click.echo(create_token(current_app.extensions["gateway"], name, role))
+
+    @token.command("revoke")
+    @click.argument("name")
+    def token_revoke(name: str):
+        """Revoke every live token with this name."""
+        from gateway.services.tokens import revoke_tokens
+
+        click.echo(f"revoked {revoke_tokens(current_app.extensions['gateway'], name)}")
 
     @app.cli.group("outbox")
     def outbox():

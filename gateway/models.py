@@ -24,6 +24,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(dt: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives naive ones back; all are UTC)."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -106,6 +111,11 @@ class Report(Base):
     source_inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The SLA clock's inputs (gateway.services.sla).
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_citizen_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     events: Mapped[list[ReportEvent]] = relationship(back_populates="report", order_by="ReportEvent.id")
 
@@ -175,4 +185,56 @@ class DeliveryReport(Base):
     raw_status: Mapped[str] = mapped_column(String(64))
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Roles of admin API tokens: viewers read, admins also act.
+API_ROLES = ("admin", "viewer")
+
+
+class ApiToken(Base):
+    """An admin API bearer token. Only the SHA-256 of its secret part is stored; `key_id`
+    (public, inside the token) finds the row."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One signed webhook to the complaint system. Kept until the upstream answers 2xx, so a
+    webhook is never lost; `event_id` (stable across retries) lets the upstream dedupe."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON bytes sent (and signed) each time
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING, DELIVERED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UpstreamEvent(Base):
+    """An event the complaint system posted to /api/v1/events; the unique `event_id` refuses
+    a replay."""
+
+    __tablename__ = "upstream_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,10 +4,11 @@ lost with Redis is re-enqueued by the sweeper from what the database says is pen
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.utils import utcparse
 
 log = logging.getLogger("gateway.queue")
 
@@ -35,23 +36,40 @@ def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> b
 
 # RQ job states in which a job will still run by itself: re-enqueueing it would only
 # make it run twice (harmlessly, but at a cost under a burst).
-LIVE_JOB_STATES = {b"queued", b"started", b"scheduled", b"deferred"}
+WAITING_JOB_STATES = {b"queued", b"scheduled", b"deferred"}
 
 
-def not_in_flight(queue: Queue, prefix: str, ids: list[int]) -> list[int]:
-    """The ids whose job is not live in Redis (finished, failed, or lost with Redis)."""
+def job_is_live(status: bytes | None, started_at: bytes | None, now: datetime, job_timeout: float) -> bool:
+    """Whether a job will still run by itself. A job "started" longer ago than its timeout
+    belongs to a worker that died (kill -9, OOM): RQ only notices that much later."""
+    if status in WAITING_JOB_STATES:
+        return True
+    if status != b"started" or not started_at:
+        return False
+    return now - utcparse(started_at.decode()) < timedelta(seconds=job_timeout)
+
+
+def not_in_flight(queue: Queue, prefix: str, ids: list[int], job_timeout: float) -> list[int]:
+    """The ids whose job is not live in Redis (finished, failed, abandoned, or lost with Redis)."""
     with queue.connection.pipeline() as p:
         for i in ids:
-            p.hget(f"rq:job:{prefix}-{i}", "status")
+            p.hmget(f"rq:job:{prefix}-{i}", "status", "started_at")
         states = p.execute()
-    return [i for i, state in zip(ids, states, strict=False) if state not in LIVE_JOB_STATES]
+    now = datetime.now(UTC)
+    return [
+        i
+        for i, (status, started) in zip(ids, states, strict=True)
+        if not job_is_live(status, started, now, job_timeout)
+    ]
 
 
-def requeue_unfinished(queue: Queue, inbound_ids: list[int], outbound_ids: list[int]) -> tuple[int, int]:
+def requeue_unfinished(
+    queue: Queue, inbound_ids: list[int], outbound_ids: list[int], job_timeout: float
+) -> tuple[int, int]:
     """The sweeper's enqueue: only what has no live job. Returns how many of each went in."""
     try:
-        inbound = not_in_flight(queue, "in", inbound_ids)
-        outbound = not_in_flight(queue, "out", outbound_ids)
+        inbound = not_in_flight(queue, "in", inbound_ids, job_timeout)
+        outbound = not_in_flight(queue, "out", outbound_ids, job_timeout)
     except RedisError as exc:
         log.warning("sweeper cannot reach Redis: %s", exc)
         return 0, 0

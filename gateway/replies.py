@@ -89,3 +89,20 @@ def reply_recorded(tracking_no: str) -> str:
 def throttled() -> str:
     """Too many failed look-ups from one number."""
     return "Terlalu banyak percobaan nomor laporan yang salah. Coba lagi 1 jam lagi. Bantuan: ketik INFO."
+
+
+def flood_warning() -> str:
+    """Sent once when a number passes the flood limit; after it, silence until it calms down."""
+    return (
+        "Anda mengirim terlalu banyak SMS. Pesan berikutnya tidak kami proses selama beberapa menit. "
+        "Satu laporan cukup: LAPOR isi laporan."
+    )
+
+
+def ussd_draft_not_sent(short_code: str, hours: int) -> str:
+    """A USSD session ended before its report was sent: how to finish it (the draft is kept
+    `hours` hours for the menu to resume)."""
+    return (
+        f"Laporan Anda lewat menu USSD belum terkirim. Kirim lewat SMS: LAPOR isi laporan ke {short_code}, "
+        f"atau buka lagi menu USSD dalam {hours} jam untuk melanjutkan."
+    )

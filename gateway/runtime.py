@@ -46,6 +46,7 @@ def build_runtime(settings: Settings, create_tables: bool = True) -> Runtime:
         engine=engine,
         sessions=make_sessionmaker(engine),
         redis=redis,
-        queue=Queue(settings.queue_name, connection=redis),
+        # Every job is short; a timeout bounds how long a dead worker's job looks alive.
+        queue=Queue(settings.queue_name, connection=redis, default_timeout=settings.job_timeout),
         sender=Sender(settings.send_timeout),
     )

@@ -30,13 +30,28 @@ fi
 # Create the tables once, before several processes race to do it.
 python -c "from config import load_settings; from gateway.db import make_engine, create_schema; create_schema(make_engine(load_settings().database_url))"
 
+# Keep a component running: RQ's worker pool and cron scheduler exit when Redis goes away
+# for long; they are restarted until Redis is back (the receiver keeps storing meanwhile).
+# In production, systemd or the orchestrator does this for each process.
+supervise() {
+  local child
+  trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' INT TERM
+  while true; do
+    "$@" &
+    child=$!
+    wait "$child" || true
+    echo "gateway: '$1 $2' exited; restarting in 2 s" >&2
+    sleep 2
+  done
+}
+
 trap 'trap - INT TERM EXIT; kill -TERM $(jobs -p) 2>/dev/null; wait' INT TERM EXIT
 gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
   --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app &
-rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
+supervise rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
   --url "$REDIS_URL" "$GATEWAY_QUEUE" &
-rq cron --url "$REDIS_URL" workers/cron.py &
+supervise rq cron --url "$REDIS_URL" workers/cron.py &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"
 wait -n
-echo "gateway: a process exited; stopping the rest" >&2
+echo "gateway: the receiver exited; stopping the rest" >&2
 exit 1

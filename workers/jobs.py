@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from config.settings import load_settings
 from gateway.runtime import Runtime, build_runtime
-from gateway.services import conversation, outbox, sweeper
+from gateway.services import conversation, outbox, sla, sweeper, upstream
 
 _runtime: Runtime | None = None
 
@@ -41,3 +41,20 @@ def send_outbound(outbound_id: int) -> str:
 def sweep() -> str:
     """Periodic: re-enqueue unfinished work the database knows of."""
     return str(sweeper.sweep(runtime()))
+
+
+def sla_clock() -> str:
+    """Periodic: close reports whose follow-up went unanswered for the SLA's working days."""
+    return ",".join(sla.run_clock(runtime()))
+
+
+def deliver_webhooks() -> str:
+    """Send due webhooks to the complaint system (after a report or BALAS, retries, cron)."""
+    return str(upstream.deliver_due(runtime()))
+
+
+def ussd_draft_check(fmt_name: str, session_id: str) -> str:
+    """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft."""
+    from gateway.ussd import service
+
+    return service.check_dead_draft(runtime(), fmt_name, session_id)

@@ -65,7 +65,7 @@ def _codec(charset: str) -> str:
     name = CHARSET_ALIASES.get(charset.upper(), charset)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise InvalidPayload("charset", f"unknown charset {charset!r}") from None
 
 

@@ -7,23 +7,20 @@ All of it runs in one database transaction keyed on the MO, so a job that runs t
 from __future__ import annotations
 
 import logging
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import replies
-from gateway.models import INBOUND_DONE, InboundMessage, OutboundMessage, utcnow
+from gateway.models import INBOUND_DONE, InboundMessage, OutboundMessage, as_utc, utcnow
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
+from gateway.services import citizen, upstream
+from gateway.services.flood import SILENT, WARN, check_flood
 from gateway.services.outbox import queue_message
-from gateway.services.reports import file_report, find_own_report, record_citizen_reply
 
 log = logging.getLogger("gateway.conversation")
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def process_inbound(rt: Runtime, inbound_id: int) -> str:
@@ -36,17 +33,32 @@ def process_inbound(rt: Runtime, inbound_id: int) -> str:
             reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
             outcome, reply_id = "already-done", reply.id if reply and reply.status == "QUEUED" else None
         else:
-            command = parse_command(msg.text)
-            text = answer(rt, s, msg, command)
-            reply_id = queue_message(
-                s, rt, _reply_key(msg), msg.msisdn, text, inbound_id=msg.id, report_id=msg.report_id
-            ).id
-            msg.status, msg.command, msg.processed_at = INBOUND_DONE, command.kind, utcnow()
-            outcome = command.kind
+            outcome, text = _respond(rt, s, msg)
+            reply_id = None
+            if text is not None:
+                reply_id = queue_message(
+                    s, rt, _reply_key(msg), msg.msisdn, text, inbound_id=msg.id, report_id=msg.report_id
+                ).id
+            msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
     if reply_id is not None:
         # After the commit; if Redis fails here the sweeper sends the QUEUED reply later.
         enqueue_send(rt.queue, [reply_id])
+    if outcome in ("REPORT", "REPLY"):
+        upstream.kick(rt)  # send the new report's or BALAS's webhook (no-op when the link is off)
     return outcome
+
+
+def _respond(rt: Runtime, s: Session, msg: InboundMessage) -> tuple[str, str | None]:
+    """(what was done, reply text or None). A flooding number gets one warning, then nothing:
+    its texts stay stored for the record but are not acted on."""
+    received_at = as_utc(msg.received_at)
+    verdict = check_flood(rt, msg.msisdn, msg.id, received_at)
+    if verdict == WARN:
+        return "FLOOD", replies.flood_warning()
+    if verdict == SILENT:
+        return "FLOOD", None
+    command = parse_command(msg.text)
+    return command.kind, answer(rt, s, msg, command)
 
 
 def _reply_key(msg: InboundMessage) -> str:
@@ -61,12 +73,14 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
     if command.kind == "REPORT":
         if command.problem:
             return replies.report_missing_text()
-        report = file_report(
+        report = citizen.file(
             s,
+            rt,
             msisdn=msg.msisdn,
             text=command.text,
             privacy=command.privacy,
             source_key=f"sms:{msg.id}",
+            channel="SMS",
             inbound_id=msg.id,
         )
         msg.report_id = report.id
@@ -76,43 +90,15 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
         return replies.missing_number(command.kind)
     if command.problem == "BAD_NUMBER" or not is_valid_tracking_number(command.tracking_no):
         return replies.bad_number(command.tracking_no)
-    if _lookups_blocked(rt, msg.msisdn):
+    found, report = citizen.look_up(s, rt, command.tracking_no, msg.msisdn)
+    if found == citizen.THROTTLED:
         return replies.throttled()
-    report = find_own_report(s, command.tracking_no, msg.msisdn)
     if report is None:
-        _count_failed_lookup(rt, msg.msisdn)
         return replies.not_found(command.tracking_no)
     msg.report_id = report.id
     if command.kind == "CHECK":
-        updated = report.updated_at.replace(tzinfo=report.updated_at.tzinfo or UTC)
-        return replies.status_for_owner(
-            report.tracking_no, report.status, updated.astimezone(JAKARTA).strftime("%d/%m/%Y")
-        )
+        return replies.status_for_owner(report.tracking_no, report.status, citizen.status_day(report))
     if command.problem == "MISSING_TEXT":
         return replies.reply_missing_text(report.tracking_no)
-    record_citizen_reply(s, report, command.text, source_key=f"sms:{msg.id}", inbound_id=msg.id)
+    citizen.answer_follow_up(s, rt, report, command.text, source_key=f"sms:{msg.id}", inbound_id=msg.id)
     return replies.reply_recorded(report.tracking_no)
-
-
-def _failed_lookup_key(msisdn: str) -> str:
-    return f"gw:lookup-fail:{msisdn}"
-
-
-def _lookups_blocked(rt: Runtime, msisdn: str) -> bool:
-    """Too many failed CEK/BALAS look-ups from this number within the window."""
-    try:
-        count = rt.redis.get(_failed_lookup_key(msisdn))
-    except RedisError:
-        return False  # a throttle is not worth refusing a citizen an answer
-    return count is not None and int(count) >= rt.settings.check_fail_limit
-
-
-def _count_failed_lookup(rt: Runtime, msisdn: str) -> None:
-    key = _failed_lookup_key(msisdn)
-    try:
-        with rt.redis.pipeline() as p:
-            p.incr(key)
-            p.expire(key, rt.settings.check_fail_window, nx=True)
-            p.execute()
-    except RedisError:
-        log.warning("could not count a failed look-up (Redis unavailable)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import OutboundSMS, StatusUpdate
 from gateway.errors import InvalidPayload, SendError
-from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, utcnow
+from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
@@ -67,7 +67,7 @@ def send_outbound(rt: Runtime, outbound_id: int) -> str:
         out = s.get(OutboundMessage, outbound_id, with_for_update=True)
         if out is None or out.status != "QUEUED":
             return "skipped"
-        if _aware(out.next_attempt_at) > now + timedelta(seconds=1):
+        if as_utc(out.next_attempt_at) > now + timedelta(seconds=1):
             return "not-due"
         out.status, out.attempts = "SENDING", out.attempts + 1
         sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
@@ -172,9 +172,3 @@ def requeue_failed(rt: Runtime, outbound_id: int) -> bool:
         out.status, out.attempts, out.next_attempt_at = "QUEUED", 0, utcnow()
     enqueue_send(rt.queue, [outbound_id])
     return True
-
-
-def _aware(dt: datetime) -> datetime:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

@@ -84,4 +84,5 @@ def record_citizen_reply(
     )
     s.add(event)
     s.flush()
+    report.last_citizen_reply_at = event.created_at  # stops the SLA clock's auto-close
     return event

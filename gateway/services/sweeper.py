@@ -64,7 +64,7 @@ def sweep(rt: Runtime) -> SweepResult:
         )
     outbound_ids = sorted(set(due_ids) | set(stuck_ids))
     unstuck = len(stuck_ids)
-    inbound, outbound = requeue_unfinished(rt.queue, inbound_ids, outbound_ids)
+    inbound, outbound = requeue_unfinished(rt.queue, inbound_ids, outbound_ids, settings.job_timeout)
     result = SweepResult(inbound, outbound, unstuck)
     if inbound_ids or outbound_ids or unstuck:
         log.warning("sweeper re-enqueued %s", result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Request
+from flask import Request, abort
 
 
 def presented_token(request: Request) -> str:
@@ -18,3 +18,9 @@ def presented_token(request: Request) -> str:
 def token_ok(request: Request, expected: str) -> bool:
     """Constant-time comparison, so response timing leaks nothing about the secret."""
     return hmac.compare_digest(presented_token(request).encode(), expected.encode())
+
+
+def require_inbound_token(request: Request, expected: str) -> None:
+    """Abort with 401 unless the aggregator presented the inbound secret."""
+    if not token_ok(request, expected):
+        abort(401, description="missing or wrong token")

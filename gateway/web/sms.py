@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, abort, current_app, request
 
 from gateway.aggregators import inbound_aggregator
 from gateway.aggregators.base import Ack, Aggregator
 from gateway.services.inbox import accept_inbound
 from gateway.services.outbox import apply_status_updates
-from gateway.web.auth import token_ok
+from gateway.web.auth import require_inbound_token
+from gateway.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, first_use, verify_signature
 from gateway.web.wire import wire_request
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -19,9 +22,28 @@ def _authorised_aggregator(name: str) -> Aggregator:
     aggregator = inbound_aggregator(name)
     if aggregator is None:
         abort(404, description=f"unknown aggregator {name!r}")
-    if not token_ok(request, current_app.extensions["gateway"].settings.inbound_token):
-        abort(401, description="missing or wrong token")
+    rt = current_app.extensions["gateway"]
+    require_inbound_token(request, rt.settings.inbound_token)
+    if aggregator.name == "generic" and rt.settings.generic_signing_secret:
+        _check_signature(rt)
     return aggregator
+
+
+def _check_signature(rt) -> None:
+    settings = rt.settings
+    signature_value = request.headers.get(SIGNATURE_HEADER)
+    problem = verify_signature(
+        settings.generic_signing_secret,
+        request.headers.get(TIMESTAMP_HEADER),
+        signature_value,
+        request.get_data(cache=True),
+        time.time(),
+        settings.signature_window,
+    )
+    if problem is None and not first_use(rt.redis, signature_value, settings.signature_window):
+        problem = "signature already used (replay)"
+    if problem:
+        abort(401, description=problem)
 
 
 def _respond(ack: Ack) -> Response:

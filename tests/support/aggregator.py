@@ -30,6 +30,9 @@ class FakeAggregator:
     requests: list[Recorded] = field(default_factory=list)
     script: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Optional: decide the answer from the request (returns an answer tuple, or None for the
+    # default). Called under no lock; used by the fault tests to play outages and DLRs.
+    on_send: object = None
 
     @property
     def url(self) -> str:
@@ -50,8 +53,8 @@ class FakeAggregator:
         self.server.server_close()
 
 
-def start_fake_aggregator() -> FakeAggregator:
-    """Start the server on a free loopback port, serving in a daemon thread."""
+def start_fake_aggregator(port: int = 0, on_send=None) -> FakeAggregator:
+    """Start the server on a loopback port (a free one by default), serving in a daemon thread."""
     fake: FakeAggregator
 
     class Handler(BaseHTTPRequestHandler):
@@ -60,10 +63,15 @@ def start_fake_aggregator() -> FakeAggregator:
 
         def _handle(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            recorded = Recorded(self.command, self.path, dict(self.headers), body)
             with fake.lock:
-                fake.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+                fake.requests.append(recorded)
                 n = len(fake.requests)
-                answer = fake.script.popleft() if fake.script else (200, json.dumps({"id": f"agg-{n}"}))
+                answer = fake.script.popleft() if fake.script else None
+            if answer is None and fake.on_send is not None:
+                answer = fake.on_send(recorded)
+            if answer is None:
+                answer = (200, json.dumps({"id": f"agg-{n}"}))
             status, text, headers = (*answer, {})[:3]
             out = text.encode()
             self.send_response(status)
@@ -75,7 +83,8 @@ def start_fake_aggregator() -> FakeAggregator:
 
         do_GET = do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake = FakeAggregator(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    fake = FakeAggregator(server, on_send=on_send)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return fake

@@ -4,10 +4,13 @@ Retry-After."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from rq.utils import utcformat
 
 from gateway.models import OUTBOUND_ORDER
+from gateway.queueing import job_is_live
 from gateway.services.outbox import backoff_delay, next_status
 
 
@@ -51,3 +54,23 @@ def test_backoff_doubles_with_jitter_and_is_capped(attempt, low, high):
 def test_backoff_honours_retry_after_within_the_cap():
     assert backoff_delay(1, 5.0, 600.0, retry_after=120, rng=random.Random(1)) == 120
     assert backoff_delay(1, 5.0, 600.0, retry_after=10_000, rng=random.Random(1)) == 600
+
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "started_ago", "live"),
+    [
+        pytest.param(b"queued", None, True, id="queued"),
+        pytest.param(b"scheduled", None, True, id="scheduled"),
+        pytest.param(b"started", 5, True, id="started-recently"),
+        pytest.param(b"started", 120, False, id="started-by-a-dead-worker"),
+        pytest.param(b"failed", None, False, id="failed"),
+        pytest.param(b"finished", None, False, id="finished"),
+        pytest.param(None, None, False, id="lost-with-redis"),
+    ],
+)
+def test_job_liveness_for_the_sweeper(status, started_ago, live):
+    started = utcformat(NOW - timedelta(seconds=started_ago)).encode() if started_ago is not None else None
+    assert job_is_live(status, started, NOW, job_timeout=60) is live

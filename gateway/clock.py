@@ -1,0 +1,67 @@
+"""Pure calendar arithmetic in the gateway's local time zone: working days (weekends and
+configured public holidays skipped) and quiet hours for notices. No I/O, no wall clock:
+every function takes `now` or a start time, so tests inject the clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def parse_hhmm(raw: str) -> time:
+    """`"21:00"` -> time(21, 0); ValueError for anything else."""
+    hours, sep, minutes = raw.strip().partition(":")
+    if not sep or not (hours.isdigit() and minutes.isdigit()) or len(minutes) != 2:
+        raise ValueError(f"{raw!r} is not HH:MM")
+    return time(int(hours), int(minutes))
+
+
+def parse_holidays(raw: str) -> frozenset[date]:
+    """A comma- or space-separated list of ISO dates (`2026-08-17,2026-12-25`)."""
+    items = [item for item in raw.replace(",", " ").split() if item]
+    days = set()
+    for item in items:
+        if len(item) != 10:
+            raise ValueError(f"{item!r} is not YYYY-MM-DD")
+        days.add(date.fromisoformat(item))
+    return frozenset(days)
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """The IANA zone; ValueError if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone") from None
+
+
+def is_working_day(day: date, holidays: frozenset[date]) -> bool:
+    """Monday to Friday and not a public holiday."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def working_deadline(start: datetime, days: int, zone: ZoneInfo, holidays: frozenset[date]) -> datetime:
+    """The end of the `days`-th working day after `start`'s local date (the start day itself
+    does not count), as an aware datetime in `zone`. Filed on Friday, 3 working days: due by
+    the end of Wednesday, overdue from Thursday 00:00 local time."""
+    day = start.astimezone(zone).date()
+    counted = 0
+    while counted < days:
+        day += timedelta(days=1)
+        if is_working_day(day, holidays):
+            counted += 1
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def quiet_until(now: datetime, start: time, end: time, zone: ZoneInfo) -> datetime | None:
+    """When quiet hours (`start` to `end` local, wrapping midnight when start > end) end, if
+    `now` is inside them; None when a notice may go out now. start == end: no quiet hours."""
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    release_day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(release_day, end, tzinfo=zone)

@@ -1,0 +1,285 @@
+"""What complaint handlers do through the admin API (and the complaint system through
+/api/v1/events): find reports, read a timeline, change a status, post a follow-up, write to
+the reporter. Every action that concerns the reporter is recorded in the timeline and sends
+a notice SMS (gateway.services.notices), addressed by tracking number, never by phone number.
+
+Privacy: the reporter's number is only ever shown masked, and never for an anonymous report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from gateway import clock
+from gateway.errors import GatewayError
+from gateway.models import (
+    REPORT_STATUS_LABELS,
+    InboundMessage,
+    OutboundMessage,
+    Report,
+    ReportEvent,
+    as_utc,
+    utcnow,
+)
+from gateway.msisdn import mask_msisdn
+from gateway.queueing import enqueue_send
+from gateway.runtime import Runtime
+from gateway.services import notices
+from gateway.services.sla import CLOSED_STATUSES, Rules, report_clock
+
+log = logging.getLogger("gateway.admin")
+
+
+class ReportNotFound(GatewayError):
+    """No report with that tracking number."""
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Filters for listing reports; dates are local (GATEWAY_TIMEZONE) calendar days."""
+
+    status: str | None = None
+    channel: str | None = None
+    since: date | None = None
+    until: date | None = None
+    text: str | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def iso(dt: datetime | None) -> str | None:
+    """A stored time as ISO 8601 UTC."""
+    return as_utc(dt).isoformat() if dt is not None else None
+
+
+def shown_number(msisdn: str, privacy: str) -> str | None:
+    """The reporter's number as an admin may see it: masked, or nothing for an anonymous report."""
+    return None if privacy == "ANONYMOUS" else mask_msisdn(msisdn)
+
+
+def list_reports(rt: Runtime, q: ReportQuery) -> tuple[list[dict], int]:
+    """One page of reports matching `q`, newest first, and the total count."""
+    zone = clock.parse_zone(rt.settings.timezone)
+    conditions = []
+    if q.status:
+        conditions.append(Report.status == q.status)
+    if q.channel:
+        conditions.append(Report.channel == q.channel)
+    if q.since:
+        start = datetime.combine(q.since, time(0), tzinfo=zone).astimezone(UTC)  # SQLite: UTC only
+        conditions.append(Report.created_at >= start)
+    if q.until:
+        end = datetime.combine(q.until + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+        conditions.append(Report.created_at < end)
+    if q.text:
+        conditions.append(
+            or_(Report.text.icontains(q.text, autoescape=True), Report.tracking_no == q.text.strip())
+        )
+    with rt.sessions() as s:
+        total = s.scalar(select(func.count(Report.id)).where(*conditions))
+        rows = s.scalars(
+            select(Report)
+            .where(*conditions)
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .offset((q.page - 1) * q.per_page)
+            .limit(q.per_page)
+        )
+        rules = Rules.from_settings(rt.settings)
+        return [report_summary(rt, r, rules) for r in rows], total
+
+
+def report_summary(rt: Runtime, r: Report, rules: Rules | None = None) -> dict:
+    """A report as listed: no timeline."""
+    c = report_clock(rules or Rules.from_settings(rt.settings), r)
+    return {
+        "tracking_no": r.tracking_no,
+        "status": r.status,
+        "status_label": REPORT_STATUS_LABELS[r.status],
+        "channel": r.channel,
+        "privacy": r.privacy,
+        "reporter": shown_number(r.msisdn, r.privacy),
+        "text": r.text,
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+        "verified_at": iso(r.verified_at),
+        "last_follow_up_at": iso(r.last_follow_up_at),
+        "last_citizen_reply_at": iso(r.last_citizen_reply_at),
+        "closed_at": iso(r.closed_at),
+        "sla": None if c is None else {"waiting_for": c.waiting_for, "due_at": iso(c.due_at)},
+    }
+
+
+def report_detail(rt: Runtime, tracking_no: str) -> dict:
+    """A report with its whole timeline: inbound texts, status changes, follow-ups, citizen
+    replies, and every SMS sent with its delivery state, oldest first."""
+    with rt.sessions() as s:
+        report = _get(s, tracking_no)
+        return {**report_summary(rt, report), "timeline": timeline(s, report)}
+
+
+def timeline(s: Session, report: Report) -> list[dict]:
+    """The report's history merged from events, inbound and outbound messages."""
+    items = []
+    for e in s.scalars(select(ReportEvent).where(ReportEvent.report_id == report.id)):
+        items.append(
+            (
+                as_utc(e.created_at),
+                0,
+                e.id,
+                {"type": "event", "at": iso(e.created_at), "kind": e.kind, "text": e.text}
+                | {"status": e.status, "actor": e.actor},
+            )
+        )
+    inbound = s.scalars(select(InboundMessage).where(InboundMessage.report_id == report.id))
+    for m in inbound:
+        item = {"type": "inbound_sms", "at": iso(m.received_at), "id": m.id, "text": m.text}
+        items.append(
+            (as_utc(m.received_at), -1, m.id, item | {"from": shown_number(m.msisdn, report.privacy)})
+        )
+    for o in s.scalars(select(OutboundMessage).where(OutboundMessage.report_id == report.id)):
+        items.append((as_utc(o.created_at), 1, o.id, {"type": "outbound_sms", **outbound_view(o, report)}))
+    items.sort(key=lambda item: item[:3])
+    return [item[3] for item in items]
+
+
+def outbound_view(o: OutboundMessage, report: Report | None) -> dict:
+    """An MT as an admin sees it (number masked; hidden when the report is anonymous)."""
+    privacy = report.privacy if report is not None else "PUBLIC"
+    return {
+        "id": o.id,
+        "at": iso(o.created_at),
+        "kind": o.kind,
+        "to": shown_number(o.msisdn, privacy),
+        "text": o.text,
+        "state": o.status,
+        "attempts": o.attempts,
+        "next_attempt_at": iso(o.next_attempt_at),
+        "last_error": o.last_error,
+        "accepted_at": iso(o.accepted_at),
+        "delivered_at": iso(o.delivered_at),
+        "tracking_no": report.tracking_no if report is not None else None,
+    }
+
+
+def list_outbound(rt: Runtime, status: str | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    """Outbound messages (optionally in one state), newest first, and the total count."""
+    conditions = [OutboundMessage.status == status] if status else []
+    with rt.sessions() as s:
+        total = s.scalar(select(func.count(OutboundMessage.id)).where(*conditions))
+        rows = s.execute(
+            select(OutboundMessage, Report)
+            .outerjoin(Report, OutboundMessage.report_id == Report.id)
+            .where(*conditions)
+            .order_by(OutboundMessage.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        return [outbound_view(o, r) for o, r in rows], total
+
+
+def change_status(
+    rt: Runtime, tracking_no: str, status: str, note: str, actor: str, now: datetime | None = None
+) -> dict:
+    """Set a report's status, record it with the note, and notify the reporter."""
+    with rt.transaction() as s:
+        event, out = record_status_change(s, rt, tracking_no, status, note, actor, _utc(now))
+    return after_commit(rt, event, out)
+
+
+def post_follow_up(rt: Runtime, tracking_no: str, text: str, actor: str, now: datetime | None = None) -> dict:
+    """Record a follow-up (tindak lanjut), move a new report to IN_PROGRESS, notify the reporter."""
+    with rt.transaction() as s:
+        event, out = record_follow_up(s, rt, tracking_no, text, actor, _utc(now))
+    return after_commit(rt, event, out)
+
+
+def send_reply(rt: Runtime, tracking_no: str, text: str, actor: str, now: datetime | None = None) -> dict:
+    """A handler's SMS to the reporter of a report (by tracking number, never by phone number)."""
+    now = _utc(now)
+    with rt.transaction() as s:
+        report = _get(s, tracking_no, lock=True)
+        notice = notices.reply_notice(report.tracking_no, text, rt.settings.short_code)
+        event, out = _record(s, rt, report, "ADMIN_REPLY", text, actor, notice, now)
+    return after_commit(rt, event, out)
+
+
+def record_status_change(
+    s: Session, rt: Runtime, tracking_no: str, status: str, note: str, actor: str, now: datetime
+) -> tuple[ReportEvent, OutboundMessage]:
+    """The status change inside the caller's transaction (admin API and upstream events)."""
+    report = _get(s, tracking_no, lock=True)
+    report.status = status
+    if status != "RECEIVED" and report.verified_at is None:
+        report.verified_at = now
+    report.closed_at = now if status in CLOSED_STATUSES else None
+    text = notices.status_notice(report.tracking_no, status, note, rt.settings.short_code)
+    return _record(s, rt, report, "STATUS", note, actor, text, now, status=status)
+
+
+def record_follow_up(
+    s: Session, rt: Runtime, tracking_no: str, text: str, actor: str, now: datetime
+) -> tuple[ReportEvent, OutboundMessage]:
+    """The follow-up inside the caller's transaction (admin API and upstream events)."""
+    report = _get(s, tracking_no, lock=True)
+    if report.status in ("RECEIVED", "VERIFIED"):
+        report.status = "IN_PROGRESS"
+    if report.verified_at is None:
+        report.verified_at = now
+    report.last_follow_up_at = now
+    notice = notices.follow_up_notice(report.tracking_no, text, rt.settings.short_code)
+    return _record(s, rt, report, "FOLLOW_UP", text, actor, notice, now, status=report.status)
+
+
+def _utc(now: datetime | None) -> datetime:
+    # Stored times are UTC: SQLite would keep another zone's wall time and drop the zone.
+    return (now or utcnow()).astimezone(UTC)
+
+
+def _get(s: Session, tracking_no: str, lock: bool = False) -> Report:
+    stmt = select(Report).where(Report.tracking_no == tracking_no)
+    report = s.scalar(stmt.with_for_update() if lock else stmt)
+    if report is None:
+        raise ReportNotFound(tracking_no)
+    return report
+
+
+def _record(
+    s: Session,
+    rt: Runtime,
+    report: Report,
+    kind: str,
+    text: str,
+    actor: str,
+    notice: str,
+    now: datetime,
+    status: str | None = None,
+) -> tuple[ReportEvent, OutboundMessage]:
+    event = ReportEvent(report_id=report.id, kind=kind, text=text, status=status, actor=actor, created_at=now)
+    s.add(event)
+    s.flush()
+    return event, notices.queue_notice(s, rt, report, f"notice:{event.id}", notice, now=now)
+
+
+def after_commit(rt: Runtime, event: ReportEvent, out: OutboundMessage) -> dict:
+    """Enqueue the notice (delayed through quiet hours) and describe what was done."""
+    delay = notices.enqueue_delay(out)
+    enqueue_send(rt.queue, [out.id], delay=delay)  # if Redis is down, the sweeper sends it
+    # Ids and the actor's token name only: never the number or the texts.
+    log.info(
+        "report event %d (%s) by %s; notice MT %d in %.0fs", event.id, event.kind, event.actor, out.id, delay
+    )
+    return {
+        "event_id": event.id,
+        "kind": event.kind,
+        "notice": {
+            "id": out.id,
+            "text": out.text,
+            "state": out.status,
+            "send_after": iso(out.next_attempt_at),
+        },
+    }

@@ -1,0 +1,165 @@
+"""The SLA clock, from LAPOR! practice: a report is verified within 3 working days, gets a
+follow-up within 5 working days of verification, and a report whose follow-up the reporter
+has not answered for 10 working days is closed as DONE with a closing SMS. (The numbers are
+settings.) The decisions are pure functions of a report's timestamps and an injected `now`;
+`run_clock` is the scheduled job body (registered with `rq cron` in workers/cron.py)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from config.settings import Settings
+from gateway import clock
+from gateway.models import Report, ReportEvent, as_utc, utcnow
+from gateway.queueing import enqueue_send
+from gateway.runtime import Runtime
+from gateway.services import notices
+
+log = logging.getLogger("gateway.sla")
+
+# Statuses on which no clock runs: finished, or deliberately paused (POSTPONED).
+CLOSED_STATUSES = frozenset({"DONE", "OUT_OF_SCOPE", "ARCHIVED"})
+PAUSED_STATUSES = frozenset({"POSTPONED"})
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The SLA numbers and the calendar they are counted in."""
+
+    verify_days: int = 3
+    follow_up_days: int = 5
+    close_days: int = 10
+    zone: ZoneInfo = ZoneInfo("Asia/Jakarta")
+    holidays: frozenset[date] = frozenset()
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Rules:
+        """The rules configured for this deployment."""
+        return cls(
+            s.sla_verify_days,
+            s.sla_follow_up_days,
+            s.sla_close_days,
+            clock.parse_zone(s.timezone),
+            clock.parse_holidays(s.holidays),
+        )
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What a report waits for: `VERIFICATION` or `FOLLOW_UP` by the agency, or `CITIZEN_REPLY`
+    (closed as DONE when it does not come); `due_at` its deadline."""
+
+    waiting_for: str
+    due_at: datetime
+
+    def overdue(self, now: datetime) -> bool:
+        """Past the deadline at `now`."""
+        return now >= self.due_at
+
+
+def clock_for(
+    rules: Rules,
+    *,
+    status: str,
+    created_at: datetime,
+    verified_at: datetime | None,
+    last_follow_up_at: datetime | None,
+    last_citizen_reply_at: datetime | None,
+) -> Clock | None:
+    """The clock running on a report, or None (closed or paused)."""
+    if status in CLOSED_STATUSES or status in PAUSED_STATUSES:
+        return None
+
+    def deadline(start: datetime, days: int) -> datetime:
+        return clock.working_deadline(as_utc(start), days, rules.zone, rules.holidays)
+
+    if last_follow_up_at is not None:
+        follow_up = as_utc(last_follow_up_at)
+        if last_citizen_reply_at is None or as_utc(last_citizen_reply_at) < follow_up:
+            return Clock("CITIZEN_REPLY", deadline(follow_up, rules.close_days))
+        # The reporter answered: the agency owes the next follow-up.
+        return Clock("FOLLOW_UP", deadline(last_citizen_reply_at, rules.follow_up_days))
+    if verified_at is not None or status != "RECEIVED":
+        return Clock("FOLLOW_UP", deadline(verified_at or created_at, rules.follow_up_days))
+    return Clock("VERIFICATION", deadline(created_at, rules.verify_days))
+
+
+def report_clock(rules: Rules, report: Report) -> Clock | None:
+    """`clock_for` a stored report."""
+    return clock_for(
+        rules,
+        status=report.status,
+        created_at=report.created_at,
+        verified_at=report.verified_at,
+        last_follow_up_at=report.last_follow_up_at,
+        last_citizen_reply_at=report.last_citizen_reply_at,
+    )
+
+
+def overdue_reports(rt: Runtime, now: datetime | None = None, limit: int = 500) -> list[tuple[Report, Clock]]:
+    """Open reports past their deadline at `now`, most overdue first."""
+    now, rules = now or utcnow(), Rules.from_settings(rt.settings)
+    found = []
+    with rt.sessions() as s:
+        open_reports = s.scalars(
+            select(Report).where(Report.status.not_in(CLOSED_STATUSES | PAUSED_STATUSES)).order_by(Report.id)
+        )
+        for report in open_reports:
+            c = report_clock(rules, report)
+            if c is not None and c.overdue(now):
+                found.append((report, c))
+    found.sort(key=lambda pair: pair[1].due_at)
+    return found[:limit]
+
+
+def run_clock(rt: Runtime, now: datetime | None = None) -> list[str]:
+    """The scheduled job: close, with a closing SMS, every report whose follow-up has waited
+    `close_days` working days for the reporter. Returns the tracking numbers closed. Safe to
+    run twice or on several hosts at once: each report is re-checked under a row lock."""
+    now, rules = (now or utcnow()).astimezone(UTC), Rules.from_settings(rt.settings)
+    with rt.sessions() as s:
+        candidates = list(
+            s.scalars(
+                select(Report.id).where(
+                    Report.status.not_in(CLOSED_STATUSES | PAUSED_STATUSES),
+                    Report.last_follow_up_at.is_not(None),
+                )
+            )
+        )
+    closed = []
+    for report_id in candidates:
+        tracking_no = _close_if_due(rt, rules, report_id, now)
+        if tracking_no:
+            closed.append(tracking_no)
+    if closed:
+        log.info("SLA clock closed %d report(s)", len(closed))
+    return closed
+
+
+def _close_if_due(rt: Runtime, rules: Rules, report_id: int, now: datetime) -> str | None:
+    with rt.transaction() as s:
+        report = s.get(Report, report_id, with_for_update=True)
+        c = report_clock(rules, report) if report is not None else None
+        if c is None or c.waiting_for != "CITIZEN_REPLY" or not c.overdue(now):
+            return None
+        report.status, report.closed_at = "DONE", now
+        event = ReportEvent(
+            report_id=report.id,
+            kind="STATUS",
+            status="DONE",
+            actor="sla",
+            text=f"Ditutup otomatis: tidak ada tanggapan pelapor {rules.close_days} hari kerja.",
+            created_at=now,
+        )
+        s.add(event)
+        s.flush()
+        text = notices.closing_notice(report.tracking_no, rules.close_days, rt.settings.short_code)
+        out = notices.queue_notice(s, rt, report, f"notice:{event.id}", text, now=now)
+        tracking_no = report.tracking_no
+    enqueue_send(rt.queue, [out.id], delay=notices.enqueue_delay(out))
+    return tracking_no

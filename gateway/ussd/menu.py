@@ -1,0 +1,266 @@
+"""The USSD menu as a pure state machine: (state, latest input) -> Outcome(new state, screen,
+end flag, effect). No I/O: an effect that needs the database (file, check, open a report to
+answer, record an answer) comes back as an `Effect`; the service performs it and hands the
+`Result` to `resolve`, which picks the screen.
+
+    main ── 1 ─▶ text ─▶ privacy ─▶ confirm ── 1 ─▶ FILE ─▶ END tracking number (+ SMS)
+         ├─ 2 ─▶ number ─▶ CHECK ─▶ END status            (not found: number again, with hint)
+         ├─ 3 ─▶ number ─▶ OPEN_REPLY ─▶ follow-up pages (98) ─▶ answer ─▶ REPLY ─▶ END
+         └─ 4 ─▶ help
+    `0` goes back one screen, `00` to the main menu; anything else re-shows the screen with a hint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from gateway.gsm7 import clean_text
+from gateway.parsers import is_valid_tracking_number
+from gateway.ussd import screens
+
+MAIN, TEXT, PRIVACY, CONFIRM, CHECK_NO = "MAIN", "TEXT", "PRIVACY", "CONFIRM", "CHECK_NO"
+REPLY_NO, FOLLOW_UP, REPLY_TEXT, HELP, RESUME = "REPLY_NO", "FOLLOW_UP", "REPLY_TEXT", "HELP", "RESUME"
+SCREENS = (MAIN, TEXT, PRIVACY, CONFIRM, CHECK_NO, REPLY_NO, FOLLOW_UP, REPLY_TEXT, HELP, RESUME)
+BACK, HOME, NEXT = "0", "00", "98"
+PRIVACY_CHOICES = {"1": "PUBLIC", "2": "CONFIDENTIAL", "3": "ANONYMOUS"}
+MIN_REPORT_CHARS, MAX_REPORT_CHARS = 10, 1000
+MIN_REPLY_CHARS = 2
+# Effects, and the outcomes a service reports back for them.
+FILE, CHECK, OPEN_REPLY, REPLY = "FILE", "CHECK", "OPEN_REPLY", "REPLY"
+DONE, NOT_FOUND, THROTTLED = "DONE", "NOT_FOUND", "THROTTLED"
+_NUMBER_SEPARATORS = re.compile(r"[\s.\-#*]")
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a session is. Serialised to Redis between steps (`as_dict`/`from_dict`)."""
+
+    screen: str = MAIN
+    short_code: str = "1708"
+    draft: str = ""  # the report being written; kept (also outside the session) until sent
+    privacy: str = ""  # chosen for the draft; "" until then
+    tracking_no: str = ""  # the report being answered
+    follow_up: str = ""  # the officer's question being read
+    page: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON-ready."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> State:
+        """The inverse of as_dict; unknown keys (an older or newer deploy) are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        state = cls(**{k: v for k, v in data.items() if k in names})
+        return state if state.screen in SCREENS else dataclasses.replace(state, screen=MAIN)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Work for the service: FILE (text, privacy), CHECK / OPEN_REPLY (tracking_no),
+    REPLY (tracking_no, text)."""
+
+    kind: str
+    tracking_no: str = ""
+    text: str = ""
+    privacy: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the service found: DONE (filed / found / recorded), NOT_FOUND or THROTTLED."""
+
+    outcome: str
+    tracking_no: str = ""
+    status: str = ""  # the report's status code (CHECK)
+    updated: str = ""  # dd/mm/yyyy (CHECK)
+    follow_up: str = ""  # the latest follow-up question, "" if none (OPEN_REPLY)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The next state and what to show. With an `effect`, `screen` is empty: call `resolve`."""
+
+    state: State
+    screen: str = ""
+    end: bool = False
+    effect: Effect | None = None
+
+
+def start(short_code: str, draft: str = "", privacy: str = "") -> Outcome:
+    """A new session: the main menu, or the offer to resume an unsent draft."""
+    if draft:
+        return show(State(screen=RESUME, short_code=short_code, draft=draft, privacy=privacy))
+    return show(State(short_code=short_code))
+
+
+def show(state: State, hint: str = "") -> Outcome:
+    """Stay on `state.screen` (optionally with a hint line above it)."""
+    return Outcome(state, screens.with_hint(hint, render(state)))
+
+
+def go(state: State, screen: str, hint: str = "", **changes) -> Outcome:
+    """Move to `screen`."""
+    return show(dataclasses.replace(state, screen=screen, **changes), hint)
+
+
+def render(state: State) -> str:
+    """The screen for a state."""
+    return _RENDERERS.get(state.screen, _render_main)(state)
+
+
+def _render_main(state: State) -> str:
+    return screens.main_menu(state.short_code)
+
+
+def _render_follow_up(state: State) -> str:
+    pages = screens.paginate(state.follow_up)
+    page = min(state.page, len(pages) - 1)
+    return screens.follow_up_page(pages[page], page, len(pages))
+
+
+_RENDERERS = {
+    TEXT: lambda state: screens.ask_text(),
+    PRIVACY: lambda state: screens.ask_privacy(),
+    CONFIRM: lambda state: screens.confirm(state.draft, state.privacy or "PUBLIC"),
+    CHECK_NO: lambda state: screens.ask_number("check"),
+    REPLY_NO: lambda state: screens.ask_number("reply"),
+    FOLLOW_UP: _render_follow_up,
+    REPLY_TEXT: lambda state: screens.ask_reply(state.tracking_no),
+    HELP: lambda state: screens.help_screen(state.short_code),
+    RESUME: lambda state: screens.resume(state.draft),
+}
+
+
+def step(state: State, text: str) -> Outcome:
+    """Apply the citizen's latest input to the session."""
+    choice = text.strip()
+    if choice == HOME:
+        return go(state, MAIN)
+    handler = _HANDLERS.get(state.screen, _main)
+    return handler(state, text, choice)
+
+
+def _main(state: State, text: str, choice: str) -> Outcome:
+    targets = {"1": TEXT, "2": CHECK_NO, "3": REPLY_NO, "4": HELP}
+    if choice in targets:
+        return go(state, targets[choice])
+    return show(state, screens.INVALID)
+
+
+def _text(state: State, text: str, choice: str) -> Outcome:
+    if choice == BACK:
+        return go(state, MAIN)
+    draft = clean_text(text)
+    if len(draft) < MIN_REPORT_CHARS or not any(c.isalpha() for c in draft):
+        return show(state, screens.TOO_SHORT)
+    if len(draft) > MAX_REPORT_CHARS:
+        return show(state, screens.TOO_LONG)
+    # After "2 Ubah isi" the privacy was already chosen: straight back to the confirm screen.
+    return go(state, CONFIRM if state.privacy else PRIVACY, draft=draft)
+
+
+def _privacy(state: State, text: str, choice: str) -> Outcome:
+    if choice == BACK:
+        return go(state, TEXT)
+    if choice in PRIVACY_CHOICES:
+        return go(state, CONFIRM, privacy=PRIVACY_CHOICES[choice])
+    return show(state, screens.INVALID)
+
+
+def _confirm(state: State, text: str, choice: str) -> Outcome:
+    if choice == "1":
+        return Outcome(state, effect=Effect(FILE, text=state.draft, privacy=state.privacy or "PUBLIC"))
+    if choice == "2":
+        return go(state, TEXT)
+    if choice == "3":
+        return go(state, MAIN, screens.CANCELLED, draft="", privacy="")
+    if choice == BACK:
+        return go(state, PRIVACY)
+    return show(state, screens.INVALID)
+
+
+def _number(state: State, text: str, choice: str) -> Outcome:
+    if choice == BACK:
+        return go(state, MAIN)
+    number = _NUMBER_SEPARATORS.sub("", choice)
+    if not is_valid_tracking_number(number):
+        return show(state, screens.BAD_NUMBER)
+    kind = CHECK if state.screen == CHECK_NO else OPEN_REPLY
+    return Outcome(state, effect=Effect(kind, tracking_no=number))
+
+
+def _follow_up(state: State, text: str, choice: str) -> Outcome:
+    pages = len(screens.paginate(state.follow_up))
+    if choice == "1":
+        return go(state, REPLY_TEXT)
+    if choice == NEXT and state.page + 1 < pages:
+        return go(state, FOLLOW_UP, page=state.page + 1)
+    if choice == BACK:
+        if state.page > 0:
+            return go(state, FOLLOW_UP, page=state.page - 1)
+        return go(state, REPLY_NO, tracking_no="", follow_up="", page=0)
+    return show(state, screens.INVALID)
+
+
+def _reply_text(state: State, text: str, choice: str) -> Outcome:
+    if choice == BACK:
+        if state.follow_up:
+            return go(state, FOLLOW_UP, page=0)
+        return go(state, REPLY_NO, tracking_no="")
+    answer = clean_text(text)
+    if len(answer) < MIN_REPLY_CHARS:
+        return show(state, screens.EMPTY_REPLY)
+    if len(answer) > MAX_REPORT_CHARS:
+        return show(state, screens.TOO_LONG)
+    return Outcome(state, effect=Effect(REPLY, tracking_no=state.tracking_no, text=answer))
+
+
+def _help(state: State, text: str, choice: str) -> Outcome:
+    if choice == BACK:
+        return go(state, MAIN)
+    return show(state, screens.INVALID)
+
+
+def _resume(state: State, text: str, choice: str) -> Outcome:
+    if choice == "1":
+        return go(state, CONFIRM if state.privacy else PRIVACY)
+    if choice == "2":
+        return go(state, MAIN, screens.DRAFT_DELETED, draft="", privacy="")
+    if choice in ("3", BACK):
+        return go(state, MAIN)
+    return show(state, screens.INVALID)
+
+
+_HANDLERS = {
+    MAIN: _main,
+    TEXT: _text,
+    PRIVACY: _privacy,
+    CONFIRM: _confirm,
+    CHECK_NO: _number,
+    REPLY_NO: _number,
+    FOLLOW_UP: _follow_up,
+    REPLY_TEXT: _reply_text,
+    HELP: _help,
+    RESUME: _resume,
+}
+
+
+def resolve(state: State, effect: Effect, result: Result) -> Outcome:
+    """The screen after the service performed `effect` with `result`."""
+    sc = state.short_code
+    if result.outcome == THROTTLED:
+        return Outcome(state, screens.throttled(), end=True)
+    if result.outcome == NOT_FOUND:
+        return show(state, screens.NOT_FOUND.format(no=effect.tracking_no))
+    if effect.kind == FILE:
+        done = dataclasses.replace(state, draft="", privacy="")
+        return Outcome(done, screens.filed(result.tracking_no, effect.privacy or "PUBLIC", sc), end=True)
+    if effect.kind == CHECK:
+        return Outcome(state, screens.status(result.tracking_no, result.status, result.updated, sc), end=True)
+    if effect.kind == OPEN_REPLY:
+        found = dataclasses.replace(state, tracking_no=result.tracking_no, follow_up=result.follow_up, page=0)
+        return go(found, FOLLOW_UP if result.follow_up else REPLY_TEXT)
+    return Outcome(state, screens.reply_recorded(result.tracking_no, sc), end=True)

@@ -1,0 +1,188 @@
+"""The glue between one USSD step and the rest of the gateway: load the session from Redis, run
+the pure menu, perform its effect through the same services as SMS (reports, outbox, the
+look-up throttle), keep the draft, and schedule the dead-draft check.
+
+Inside the request there is only Redis (two or three round trips) and, for the steps that
+file, check or answer, one short database transaction. Every SMS goes out through the outbox
+and an RQ job after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway import replies
+from gateway.models import Report, ReportEvent
+from gateway.msisdn import mask_msisdn
+from gateway.queueing import enqueue_send
+from gateway.runtime import Runtime
+from gateway.services import citizen, upstream
+from gateway.services.outbox import queue_message
+from gateway.ussd import menu, screens
+from gateway.ussd.base import UssdFormat, UssdReply, UssdRequest
+from gateway.ussd.menu import DONE, NOT_FOUND, THROTTLED, Effect, Outcome, Result
+from gateway.ussd.sessions import Draft, Session, SessionStore
+
+log = logging.getLogger("gateway.ussd")
+DRAFT_CHECK = "workers.jobs.ussd_draft_check"
+DRAFT_CHECK_GRACE = 5.0  # seconds after the session's expiry before its draft counts as dead
+
+
+def store_for(rt: Runtime) -> SessionStore:
+    """The session store with the configured TTLs."""
+    return SessionStore(rt.redis, rt.settings.ussd_session_ttl, rt.settings.ussd_draft_ttl)
+
+
+def handle_step(rt: Runtime, fmt: UssdFormat, step: UssdRequest) -> UssdReply:
+    """Answer one step. Redis or database trouble ends the session with an apology instead of
+    an error the telco would show as a failure (the draft, if any, stays for the SMS)."""
+    short_code = rt.settings.short_code
+    owner = f"{fmt.name}:{step.session_id}"
+    store = store_for(rt)
+    try:
+        session = store.load(owner)
+        if session is not None and session.msisdn != step.msisdn:
+            session = None  # a session id reused by another phone starts afresh
+        before = session.state if session is not None else None
+        if session is None:
+            draft = store.draft(step.msisdn)
+            out = menu.start(short_code, draft.text, draft.privacy) if draft else menu.start(short_code)
+            session = Session(step.msisdn, out.state)
+        else:
+            latest = fmt.latest_input(step, session.history)
+            out = menu.show(session.state) if latest is None else menu.step(session.state, latest)
+            if out.effect is not None:
+                out = menu.resolve(out.state, out.effect, _perform(rt, fmt, step, out))
+        session.state, session.history = out.state, fmt.history(step)
+        _keep_draft(rt, store, owner, session, before)
+        if out.end:
+            store.end(owner)
+        else:
+            store.save(owner, session)
+    except RedisError as exc:
+        log.error("USSD %s step failed, Redis unavailable: %s", fmt.name, type(exc).__name__)
+        return UssdReply(screens.unavailable(short_code), end=True)
+    except SQLAlchemyError as exc:
+        log.error("USSD %s step failed, database unavailable: %s", fmt.name, type(exc).__name__)
+        return UssdReply(screens.unavailable(short_code), end=True)
+    return UssdReply(out.screen, out.end)
+
+
+def _keep_draft(rt: Runtime, store: SessionStore, owner: str, session: Session, before) -> None:
+    """Mirror the session's draft outside it (for resuming and the dead-draft SMS)."""
+    state = session.state
+    if state.draft:
+        changed = before is None or (before.draft, before.privacy) != (state.draft, state.privacy)
+        if changed or not session.watching:
+            store.save_draft(session.msisdn, Draft(state.draft, state.privacy, owner))
+        if not session.watching:
+            store.watch(owner, session.msisdn)
+            session.watching = schedule_draft_check(rt, owner, rt.settings.ussd_session_ttl)
+    elif before is not None and before.draft:
+        store.drop_draft(session.msisdn)  # filed, cancelled or deleted
+
+
+def schedule_draft_check(rt: Runtime, owner: str, session_seconds: float) -> bool:
+    """Look at the draft a few seconds after the session would expire (RQ's scheduler, which
+    every worker runs). The job carries the session, never the phone number."""
+    grace = min(DRAFT_CHECK_GRACE, float(rt.settings.ussd_session_ttl))
+    fmt_name, session_id = owner.split(":", 1)
+    try:
+        rt.queue.enqueue_in(
+            timedelta(seconds=session_seconds + grace),
+            DRAFT_CHECK,
+            fmt_name,
+            session_id,
+            result_ttl=0,
+            description=f"ussd draft check {owner}",
+        )
+        return True
+    except RedisError:
+        log.warning("could not schedule the draft check for USSD session %s", owner)
+        return False
+
+
+def check_dead_draft(rt: Runtime, fmt_name: str, session_id: str) -> str:
+    """The dead-draft job: if the session is gone and still owns an unsent draft, queue one SMS
+    (once per session: the outbox dedupe key) saying the report was not sent and how to finish
+    it. A session still alive is looked at again when it would expire."""
+    owner = f"{fmt_name}:{session_id}"
+    store = store_for(rt)
+    left = store.seconds_left(owner)
+    if left is not None:
+        schedule_draft_check(rt, owner, left)
+        return "alive"
+    msisdn = store.watched(owner)
+    draft = store.draft(msisdn) if msisdn else None
+    if draft is None or draft.owner != owner:
+        return "finished"  # filed, thrown away, or resumed by a later session
+    digest = hashlib.sha256(owner.encode()).hexdigest()[:40]
+    text = replies.ussd_draft_not_sent(rt.settings.short_code, max(1, rt.settings.ussd_draft_ttl // 3600))
+    with rt.transaction() as s:
+        out = queue_message(s, rt, f"ussd-draft:{digest}", msisdn, text, kind="NOTICE")
+        send_id = out.id if out.status == "QUEUED" else None
+    if send_id is not None:
+        enqueue_send(rt.queue, [send_id])
+    log.info("USSD session %s ended with an unsent draft; SMS queued to %s", owner, mask_msisdn(msisdn))
+    return "sent"
+
+
+def _perform(rt: Runtime, fmt: UssdFormat, step: UssdRequest, out: Outcome) -> Result:
+    effect = out.effect
+    source_key = f"ussd:{fmt.name}:{step.session_id}"
+    if effect.kind == menu.FILE:
+        return _file(rt, step.msisdn, effect, source_key)
+    with rt.transaction() as s:
+        found, report = citizen.look_up(s, rt, effect.tracking_no, step.msisdn)
+        if found == citizen.THROTTLED:
+            return Result(THROTTLED)
+        if report is None:
+            return Result(NOT_FOUND)
+        if effect.kind == menu.CHECK:
+            return Result(DONE, report.tracking_no, report.status, citizen.status_day(report))
+        if effect.kind == menu.OPEN_REPLY:
+            return Result(DONE, report.tracking_no, follow_up=_latest_follow_up(s, report))
+        citizen.answer_follow_up(s, rt, report, effect.text, source_key=f"{source_key}:reply")
+        tracking_no = report.tracking_no
+    upstream.kick(rt)
+    return Result(DONE, tracking_no)
+
+
+def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
+    """File the report and queue its SMS confirmation in one transaction; send after the commit."""
+    with rt.transaction() as s:
+        report = citizen.file(
+            s,
+            rt,
+            msisdn=msisdn,
+            text=effect.text,
+            privacy=effect.privacy,
+            source_key=source_key,
+            channel="USSD",
+        )
+        text = replies.report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
+        sms = queue_message(s, rt, f"ussd-filed:{report.id}", msisdn, text, report_id=report.id)
+        tracking_no, sms_id, queued = report.tracking_no, sms.id, sms.status == "QUEUED"
+        report_id = report.id
+    if queued:
+        enqueue_send(rt.queue, [sms_id])
+    upstream.kick(rt)
+    log.info("USSD report %d filed for %s", report_id, mask_msisdn(msisdn))
+    return Result(DONE, tracking_no)
+
+
+def _latest_follow_up(s, report: Report) -> str:
+    """The officer's most recent follow-up question on the report, "" if none."""
+    event = s.scalar(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.kind == "FOLLOW_UP")
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+    )
+    return event.text if event is not None else ""

@@ -1,0 +1,255 @@
+"""The admin API (`/api/v1`): JSON, bearer tokens (roles `admin` and `viewer`), described by
+the OpenAPI document at `/api/v1/openapi.json` (gateway/web/openapi.py). Handlers read and
+validate the request and call gateway.services.admin; nothing here touches a phone number."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from gateway.errors import InvalidPayload
+from gateway.gsm7 import clean_text
+from gateway.models import REPORT_STATUS_LABELS, ApiToken
+from gateway.runtime import Runtime
+from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_matches, split_token
+from gateway.services import admin, sla, upstream
+from gateway.services.admin import ReportNotFound, ReportQuery
+from gateway.services.outbox import requeue_failed
+from gateway.web.openapi import OUTBOUND_STATES, openapi_document
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+
+CHANNELS = ("SMS", "USSD")
+MAX_PER_PAGE = 200
+MAX_TEXT = 1000
+_TRACKING = re.compile(r"^[0-9]{8,10}$")
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["gateway"]
+
+
+def _authenticate() -> ApiToken:
+    header = request.headers.get("Authorization", "")
+    parts = split_token(header[len("Bearer ") :].strip()) if header.startswith("Bearer ") else None
+    token = None
+    if parts is not None:
+        key_id, secret = parts
+        with _rt().sessions() as s:
+            row = s.scalar(select(ApiToken).where(ApiToken.key_id == key_id, ApiToken.revoked_at.is_(None)))
+        if row is not None and secret_matches(secret, row.secret_hash):
+            token = row
+    if token is None:
+        abort(401, description="missing, unknown or revoked API token")
+    return token
+
+
+def requires(role: str):
+    """Decorator: a valid token; `admin` routes refuse `viewer` tokens with 403."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            token = _authenticate()
+            if role == "admin" and token.role != "admin":
+                abort(403, description="this token may only read (role viewer)")
+            g.api_actor = f"token:{token.name}"
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+# -- request reading ------------------------------------------------------------------------
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise InvalidPayload(name, f"must be an integer from {lo} to {hi}")
+    return int(raw)
+
+
+def _choice_arg(name: str, choices) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.upper() not in choices:
+        raise InvalidPayload(name, f"must be one of {', '.join(choices)}")
+    return raw.upper()
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        raise InvalidPayload(name, "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidPayload(name, "must be a date YYYY-MM-DD") from None
+
+
+def _clean(value: str, field: str, required: bool) -> str:
+    if "\x00" in value or len(value) > MAX_TEXT:
+        raise InvalidPayload(field, f"must be text of at most {MAX_TEXT} characters")
+    value = clean_text(value)
+    if required and not value:
+        raise InvalidPayload(field, "must not be empty")
+    return value
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidPayload("body", "must be a JSON object")
+    return data
+
+
+def _text_field(data: dict, field: str, required: bool = True) -> str:
+    value = data.get(field, "" if not required else None)
+    if value is None and not required:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidPayload(field, "must be a string" if value is not None else "is required")
+    return _clean(value, field, required)
+
+
+def _tracking(tracking_no: str) -> str:
+    if not _TRACKING.fullmatch(tracking_no):
+        abort(404, description="no report with this tracking number")
+    return tracking_no
+
+
+def _page() -> tuple[int, int]:
+    return _int_arg("page", 1, 1, 100000), _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API (no token needed)."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/reports")
+@requires("viewer")
+def list_reports():
+    """Reports filtered by status, channel, local date range and text, newest first."""
+    page, per_page = _page()
+    text = request.args.get("q")
+    q = ReportQuery(
+        status=_choice_arg("status", tuple(REPORT_STATUS_LABELS)),
+        channel=_choice_arg("channel", CHANNELS),
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+        text=_clean(text, "q", required=False) or None if text is not None else None,
+        page=page,
+        per_page=per_page,
+    )
+    items, total = admin.list_reports(_rt(), q)
+    return jsonify(items=items, page=page, per_page=per_page, total=total)
+
+
+@bp.get("/reports/overdue")
+@requires("viewer")
+def overdue():
+    """Open reports past their SLA deadline, most overdue first."""
+    limit = _int_arg("limit", 100, 1, 500)
+    rt = _rt()
+    items = [
+        admin.report_summary(rt, report) | {"overdue_since": admin.iso(c.due_at)}
+        for report, c in sla.overdue_reports(rt, limit=limit)
+    ]
+    return jsonify(items=items)
+
+
+@bp.get("/reports/<tracking_no>")
+@requires("viewer")
+def report(tracking_no: str):
+    """One report with its whole timeline."""
+    return jsonify(admin.report_detail(_rt(), _tracking(tracking_no)))
+
+
+@bp.post("/reports/<tracking_no>/status")
+@requires("admin")
+def change_status(tracking_no: str):
+    """Change the status (with a note); the reporter gets a notice SMS."""
+    data = _body()
+    status = data.get("status")
+    if not isinstance(status, str) or status not in REPORT_STATUS_LABELS:
+        raise InvalidPayload("status", f"must be one of {', '.join(REPORT_STATUS_LABELS)}")
+    note = _text_field(data, "note", required=False)
+    result = admin.change_status(_rt(), _tracking(tracking_no), status, note, g.api_actor)
+    return jsonify(result), 201
+
+
+@bp.post("/reports/<tracking_no>/follow-ups")
+@requires("admin")
+def follow_up(tracking_no: str):
+    """Post a follow-up (tindak lanjut); the reporter gets a notice SMS."""
+    text = _text_field(_body(), "text")
+    return jsonify(admin.post_follow_up(_rt(), _tracking(tracking_no), text, g.api_actor)), 201
+
+
+@bp.post("/reports/<tracking_no>/replies")
+@requires("admin")
+def reply(tracking_no: str):
+    """Send the reporter an SMS, addressed by tracking number."""
+    text = _text_field(_body(), "text")
+    return jsonify(admin.send_reply(_rt(), _tracking(tracking_no), text, g.api_actor)), 201
+
+
+@bp.get("/outbound")
+@requires("viewer")
+def outbound():
+    """Outbound messages, optionally in one state, newest first."""
+    page, per_page = _page()
+    status = _choice_arg("status", OUTBOUND_STATES)
+    items, total = admin.list_outbound(_rt(), status, page, per_page)
+    return jsonify(items=items, page=page, per_page=per_page, total=total)
+
+
+@bp.post("/outbound/<int:outbound_id>/requeue")
+@requires("admin")
+def requeue(outbound_id: int):
+    """Give a FAILED message a fresh set of send attempts."""
+    if outbound_id > 2**62 or not requeue_failed(_rt(), outbound_id):
+        abort(409, description="message not found or not FAILED")
+    return jsonify(id=outbound_id, state="QUEUED")
+
+
+@bp.post("/events")
+def upstream_event():
+    """A status change or follow-up from the complaint system, signed like our webhooks."""
+    rt = _rt()
+    if not rt.settings.upstream_secret:
+        abort(404, description="the complaint-system link is not configured")
+    try:
+        result = upstream.handle_event(
+            rt,
+            request.get_data(cache=True),
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+        )
+    except upstream.SignatureRefused as exc:
+        return jsonify(error="unauthorized", reason=str(exc)), 401
+    except upstream.Replayed:
+        return jsonify(error="replayed", reason="this event id was already processed"), 409
+    return jsonify(status="applied", **result)
+
+
+@bp.errorhandler(ReportNotFound)
+def report_not_found(_exc):
+    """Unknown tracking number."""
+    return jsonify(error="not_found", reason="no report with this tracking number"), 404

@@ -1,0 +1,26 @@
+"""USSD steps from aggregators (`POST /ussd/<format>`), answered in the same request: the
+telco holds the citizen's screen open while it waits, so nothing slow happens here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from gateway.ussd.formats import REGISTRY
+from gateway.ussd.service import handle_step
+from gateway.web.auth import require_inbound_token
+from gateway.web.wire import wire_request
+
+bp = Blueprint("ussd", __name__, url_prefix="/ussd")
+
+
+@bp.post("/<name>")
+def step(name: str):
+    """One step of a session: parse, run the menu, render CON/END in the format's own way."""
+    fmt = REGISTRY.get(name)
+    if fmt is None:
+        abort(404, description=f"unknown USSD format {name!r}")
+    rt = current_app.extensions["gateway"]
+    require_inbound_token(request, rt.settings.inbound_token)
+    ussd_step = fmt.parse(wire_request(request), rt.settings.region)
+    ack = fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))
+    return Response(ack.body, status=ack.status, content_type=ack.content_type)

@@ -1,0 +1,434 @@
+"""The USSD menu machine: every screen's choices, back/home/next, effects and their results."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from gateway.gsm7 import is_gsm7, septets
+from gateway.models import REPORT_STATUS_LABELS
+from gateway.parsers import damm_check_digit
+from gateway.ussd import menu, screens
+from gateway.ussd.menu import (
+    CHECK,
+    CHECK_NO,
+    CONFIRM,
+    DONE,
+    FILE,
+    FOLLOW_UP,
+    HELP,
+    MAIN,
+    NOT_FOUND,
+    OPEN_REPLY,
+    PRIVACY,
+    REPLY,
+    REPLY_NO,
+    REPLY_TEXT,
+    RESUME,
+    TEXT,
+    THROTTLED,
+    Effect,
+    Result,
+    State,
+)
+
+NO = "123456789" + damm_check_digit("123456789")
+BAD_NO = NO[:-1] + str((int(NO[-1]) + 1) % 10)  # one mistyped digit
+DRAFT = "Jl. Mawar 5*7 berlubang besar sejak seminggu"
+LONG_FOLLOW_UP = " ".join(["Mohon kirim foto dan alamat lengkap lokasi jalan yang rusak"] * 6)
+S = State()
+
+
+def at(screen: str, **fields) -> State:
+    return dataclasses.replace(S, screen=screen, **fields)
+
+
+def assert_screen_ok(text: str) -> None:
+    assert is_gsm7(text), text
+    assert septets(text) <= 160, (septets(text), text)
+
+
+# (state, input) -> (screen after, hint expected at the top or None, changed fields)
+TRANSITIONS = [
+    pytest.param(at(MAIN), "1", TEXT, None, {}, id="main-1-file"),
+    pytest.param(at(MAIN), " 2 ", CHECK_NO, None, {}, id="main-2-check-spaces"),
+    pytest.param(at(MAIN), "3", REPLY_NO, None, {}, id="main-3-reply"),
+    pytest.param(at(MAIN), "4", HELP, None, {}, id="main-4-help"),
+    pytest.param(at(MAIN), "5", MAIN, screens.INVALID, {}, id="main-invalid"),
+    pytest.param(at(MAIN), "", MAIN, screens.INVALID, {}, id="main-empty"),
+    pytest.param(at(MAIN), "0", MAIN, screens.INVALID, {}, id="main-back-is-invalid"),
+    pytest.param(at(MAIN), "00", MAIN, None, {}, id="main-home"),
+    pytest.param(at(TEXT), DRAFT, PRIVACY, None, {"draft": DRAFT}, id="text-keeps-star"),
+    pytest.param(
+        at(TEXT), "  jalan   rusak\tparah ", PRIVACY, None, {"draft": "jalan rusak parah"}, id="text-cleaned"
+    ),
+    pytest.param(at(TEXT), "rusak", TEXT, screens.TOO_SHORT, {}, id="text-too-short"),
+    pytest.param(at(TEXT), "1234567890123", TEXT, screens.TOO_SHORT, {}, id="text-digits-only"),
+    pytest.param(at(TEXT), "rusak " * 200, TEXT, screens.TOO_LONG, {}, id="text-too-long"),
+    pytest.param(
+        at(TEXT, privacy="ANONYMOUS"), DRAFT, CONFIRM, None, {"draft": DRAFT}, id="text-edit-back-to-confirm"
+    ),
+    pytest.param(at(TEXT), "0", MAIN, None, {}, id="text-back"),
+    pytest.param(at(TEXT, draft=DRAFT), "00", MAIN, None, {"draft": DRAFT}, id="text-home-keeps-draft"),
+    pytest.param(at(PRIVACY, draft=DRAFT), "1", CONFIRM, None, {"privacy": "PUBLIC"}, id="privacy-normal"),
+    pytest.param(
+        at(PRIVACY, draft=DRAFT), "2", CONFIRM, None, {"privacy": "CONFIDENTIAL"}, id="privacy-rahasia"
+    ),
+    pytest.param(at(PRIVACY, draft=DRAFT), "3", CONFIRM, None, {"privacy": "ANONYMOUS"}, id="privacy-anonim"),
+    pytest.param(at(PRIVACY, draft=DRAFT), "4", PRIVACY, screens.INVALID, {}, id="privacy-invalid"),
+    pytest.param(at(PRIVACY, draft=DRAFT), "0", TEXT, None, {}, id="privacy-back"),
+    pytest.param(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "2", TEXT, None, {}, id="confirm-edit"),
+    pytest.param(
+        at(CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        "3",
+        MAIN,
+        screens.CANCELLED,
+        {"draft": "", "privacy": ""},
+        id="confirm-cancel-drops-draft",
+    ),
+    pytest.param(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "0", PRIVACY, None, {}, id="confirm-back"),
+    pytest.param(
+        at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "9", CONFIRM, screens.INVALID, {}, id="confirm-invalid"
+    ),
+    pytest.param(at(CHECK_NO), BAD_NO, CHECK_NO, screens.BAD_NUMBER, {}, id="check-typo"),
+    pytest.param(at(CHECK_NO), "12345", CHECK_NO, screens.BAD_NUMBER, {}, id="check-short"),
+    pytest.param(at(CHECK_NO), "abc", CHECK_NO, screens.BAD_NUMBER, {}, id="check-letters"),
+    pytest.param(at(CHECK_NO), "0", MAIN, None, {}, id="check-back"),
+    pytest.param(at(REPLY_NO), BAD_NO, REPLY_NO, screens.BAD_NUMBER, {}, id="reply-no-typo"),
+    pytest.param(at(REPLY_NO), "0", MAIN, None, {}, id="reply-no-back"),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        "98",
+        FOLLOW_UP,
+        None,
+        {"page": 1},
+        id="follow-up-next",
+    ),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
+        "98",
+        FOLLOW_UP,
+        screens.INVALID,
+        {},
+        id="follow-up-next-on-last-page",
+    ),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=2),
+        "0",
+        FOLLOW_UP,
+        None,
+        {"page": 1},
+        id="follow-up-back-a-page",
+    ),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        "0",
+        REPLY_NO,
+        None,
+        {"tracking_no": "", "follow_up": ""},
+        id="follow-up-back-to-number",
+    ),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        "1",
+        REPLY_TEXT,
+        None,
+        {},
+        id="follow-up-answer",
+    ),
+    pytest.param(
+        at(FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
+        "7",
+        FOLLOW_UP,
+        screens.INVALID,
+        {},
+        id="follow-up-invalid",
+    ),
+    pytest.param(at(REPLY_TEXT, tracking_no=NO), "", REPLY_TEXT, screens.EMPTY_REPLY, {}, id="reply-empty"),
+    pytest.param(
+        at(REPLY_TEXT, tracking_no=NO, follow_up="Foto?"),
+        "0",
+        FOLLOW_UP,
+        None,
+        {},
+        id="reply-back-to-question",
+    ),
+    pytest.param(
+        at(REPLY_TEXT, tracking_no=NO), "0", REPLY_NO, None, {"tracking_no": ""}, id="reply-back-no-question"
+    ),
+    pytest.param(at(HELP), "0", MAIN, None, {}, id="help-back"),
+    pytest.param(at(HELP), "1", HELP, screens.INVALID, {}, id="help-invalid"),
+    pytest.param(at(RESUME, draft=DRAFT), "1", PRIVACY, None, {"draft": DRAFT}, id="resume-continue"),
+    pytest.param(
+        at(RESUME, draft=DRAFT, privacy="ANONYMOUS"), "1", CONFIRM, None, {}, id="resume-to-confirm"
+    ),
+    pytest.param(
+        at(RESUME, draft=DRAFT), "2", MAIN, screens.DRAFT_DELETED, {"draft": ""}, id="resume-delete"
+    ),
+    pytest.param(at(RESUME, draft=DRAFT), "3", MAIN, None, {"draft": DRAFT}, id="resume-main-keeps-draft"),
+    pytest.param(at(RESUME, draft=DRAFT), "x", RESUME, screens.INVALID, {}, id="resume-invalid"),
+    pytest.param(at(REPLY_TEXT, tracking_no=NO), "00", MAIN, None, {}, id="home-from-anywhere"),
+]
+
+
+@pytest.mark.parametrize(("state", "text", "screen", "hint", "changed"), TRANSITIONS)
+def test_transition(state, text, screen, hint, changed):
+    out = menu.step(state, text)
+    assert out.effect is None and not out.end
+    assert out.state.screen == screen
+    for name, value in changed.items():
+        assert getattr(out.state, name) == value, name
+    expected = menu.render(out.state)
+    assert out.screen == (f"{hint}\n{expected}" if hint else expected)
+    assert_screen_ok(out.screen)
+
+
+EFFECTS = [
+    pytest.param(
+        at(CONFIRM, draft=DRAFT, privacy="CONFIDENTIAL"),
+        "1",
+        Effect(FILE, text=DRAFT, privacy="CONFIDENTIAL"),
+        id="confirm-files",
+    ),
+    pytest.param(at(CHECK_NO), NO, Effect(CHECK, tracking_no=NO), id="check-number"),
+    pytest.param(
+        at(CHECK_NO), f" {NO[:4]} {NO[4:]} ", Effect(CHECK, tracking_no=NO), id="check-number-spaced"
+    ),
+    pytest.param(at(REPLY_NO), NO, Effect(OPEN_REPLY, tracking_no=NO), id="open-reply"),
+    pytest.param(
+        at(REPLY_TEXT, tracking_no=NO),
+        "sudah  diperbaiki*kemarin",
+        Effect(REPLY, tracking_no=NO, text="sudah diperbaiki*kemarin"),
+        id="reply-text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "text", "effect"), EFFECTS)
+def test_effects(state, text, effect):
+    out = menu.step(state, text)
+    assert out.effect == effect
+    assert out.screen == "" and not out.end
+
+
+RESOLVED = [
+    pytest.param(
+        at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
+        Effect(FILE, text=DRAFT, privacy="ANONYMOUS"),
+        Result(DONE, tracking_no=NO),
+        True,
+        None,
+        (NO, "anonim", "SMS"),
+        id="filed",
+    ),
+    pytest.param(
+        at(CHECK_NO),
+        Effect(CHECK, tracking_no=NO),
+        Result(DONE, NO, "IN_PROGRESS", "29/11/2026"),
+        True,
+        None,
+        (NO, "Ditindaklanjuti", "29/11/2026", f"BALAS {NO}"),
+        id="checked",
+    ),
+    pytest.param(
+        at(CHECK_NO),
+        Effect(CHECK, tracking_no=NO),
+        Result(NOT_FOUND),
+        False,
+        CHECK_NO,
+        (f"Laporan {NO} tidak ada",),
+        id="check-not-found-asks-again",
+    ),
+    pytest.param(
+        at(CHECK_NO),
+        Effect(CHECK, tracking_no=NO),
+        Result(THROTTLED),
+        True,
+        None,
+        ("Coba lagi 1 jam",),
+        id="check-throttled",
+    ),
+    pytest.param(
+        at(REPLY_NO),
+        Effect(OPEN_REPLY, tracking_no=NO),
+        Result(DONE, NO, follow_up="Kirim foto lokasi?"),
+        False,
+        FOLLOW_UP,
+        ("(1/1)", "Kirim foto lokasi?", "1 Jawab"),
+        id="open-reply-shows-question",
+    ),
+    pytest.param(
+        at(REPLY_NO),
+        Effect(OPEN_REPLY, tracking_no=NO),
+        Result(DONE, NO),
+        False,
+        REPLY_TEXT,
+        (f"laporan {NO}",),
+        id="open-reply-no-question",
+    ),
+    pytest.param(
+        at(REPLY_NO),
+        Effect(OPEN_REPLY, tracking_no=NO),
+        Result(NOT_FOUND),
+        False,
+        REPLY_NO,
+        ("tidak ada untuk HP ini",),
+        id="open-reply-not-found",
+    ),
+    pytest.param(
+        at(REPLY_TEXT, tracking_no=NO),
+        Effect(REPLY, tracking_no=NO, text="ok sudah"),
+        Result(DONE, NO),
+        True,
+        None,
+        (NO, "diterima", f"CEK {NO}"),
+        id="reply-recorded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "effect", "result", "end", "screen", "shows"), RESOLVED)
+def test_resolve(state, effect, result, end, screen, shows):
+    out = menu.resolve(state, effect, result)
+    assert out.end is end
+    if screen is not None:
+        assert out.state.screen == screen
+    for words in shows:
+        assert words in out.screen
+    assert_screen_ok(out.screen)
+
+
+def test_filing_clears_the_draft():
+    out = menu.resolve(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), Effect(FILE, text=DRAFT), Result(DONE, NO))
+    assert out.state.draft == "" and out.state.privacy == ""
+
+
+@pytest.mark.parametrize(
+    ("draft", "screen"),
+    [pytest.param("", MAIN, id="no-draft-main-menu"), pytest.param(DRAFT, RESUME, id="draft-offers-resume")],
+)
+def test_start(draft, screen):
+    out = menu.start("1708", draft=draft)
+    assert out.state.screen == screen and not out.end and out.effect is None
+    assert ("Laporan belum terkirim" in out.screen) is bool(draft)
+
+
+def test_whole_filing_walk_keeps_star_in_text():
+    state = menu.start("1708").state
+    for text in ("1", DRAFT, "2"):
+        state = menu.step(state, text).state
+    out = menu.step(state, "1")
+    assert out.effect == Effect(FILE, text=DRAFT, privacy="CONFIDENTIAL")
+
+
+def test_state_round_trips_and_survives_unknown_keys():
+    state = at(FOLLOW_UP, tracking_no=NO, follow_up="x", page=1, draft=DRAFT, privacy="PUBLIC")
+    assert State.from_dict(state.as_dict()) == state
+    assert State.from_dict({**state.as_dict(), "future": 1}) == state
+    assert State.from_dict({"screen": "GONE"}).screen == MAIN
+
+
+def test_follow_up_pages_cover_the_whole_text_in_order():
+    out = menu.resolve(
+        at(REPLY_NO), Effect(OPEN_REPLY, tracking_no=NO), Result(DONE, NO, follow_up=LONG_FOLLOW_UP)
+    )
+    seen, state = [], out.state
+    for _ in range(20):
+        body = menu.render(state)
+        assert_screen_ok(body)
+        seen.append(body.split("\n")[1])
+        nxt = menu.step(state, "98")
+        if nxt.state.page == state.page:
+            assert "98 Lanjut" not in body
+            break
+        assert "98 Lanjut" in body
+        state = nxt.state
+    assert " ".join(seen) == LONG_FOLLOW_UP
+    assert len(seen) > 2
+
+
+# Every screen, with the longest values and each hint the machine can put above it, fits one
+# GSM-7 screen. (Which hint goes where is pinned by TRANSITIONS and RESOLVED above.)
+_NOT_FOUND = screens.NOT_FOUND.format(no="9" * 10)
+HINTS_FOR = {
+    MAIN: [screens.INVALID, screens.CANCELLED, screens.DRAFT_DELETED],
+    TEXT: [screens.TOO_SHORT, screens.TOO_LONG],
+    PRIVACY: [screens.INVALID],
+    CONFIRM: [screens.INVALID],
+    CHECK_NO: [screens.BAD_NUMBER, _NOT_FOUND],
+    REPLY_NO: [screens.BAD_NUMBER, _NOT_FOUND],
+    FOLLOW_UP: [screens.INVALID],
+    REPLY_TEXT: [screens.EMPTY_REPLY, screens.TOO_LONG],
+    HELP: [screens.INVALID],
+    RESUME: [screens.INVALID],
+}
+LONGEST_STATES = [
+    at(MAIN, short_code="17089"),
+    at(TEXT),
+    at(PRIVACY),
+    *[at(CONFIRM, draft="W" * 500, privacy=p) for p in ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")],
+    at(CHECK_NO),
+    at(REPLY_NO),
+    at(FOLLOW_UP, follow_up="W" * 2000, page=9),
+    at(FOLLOW_UP, follow_up="€" * 2000, page=3),
+    at(REPLY_TEXT, tracking_no="9" * 10),
+    at(HELP, short_code="17089"),
+    at(RESUME, draft="“kutip” — " * 40),
+]
+CASES = [
+    pytest.param(state, hint, id=f"{state.screen}-{i}-{hint[:12] or 'plain'}")
+    for i, state in enumerate(LONGEST_STATES)
+    for hint in ["", *HINTS_FOR[state.screen]]
+]
+
+
+def test_every_screen_is_covered():
+    assert set(HINTS_FOR) == set(menu.SCREENS) == {s.screen for s in LONGEST_STATES}
+
+
+@pytest.mark.parametrize(("state", "hint"), CASES)
+def test_every_screen_fits_with_its_hints(state, hint):
+    assert_screen_ok(screens.with_hint(hint, menu.render(state)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *[screens.filed("9" * 10, p, "17089") for p in ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")],
+        *[screens.status("9" * 10, s, "29/11/2026", "17089") for s in REPORT_STATUS_LABELS],
+        screens.throttled(),
+        screens.reply_recorded("9" * 10, "17089"),
+        screens.unavailable("17089"),
+    ],
+)
+def test_end_screens_fit(text):
+    assert_screen_ok(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "pages"),
+    [
+        pytest.param("", 10, [""], id="empty"),
+        pytest.param("satu dua tiga", 20, ["satu dua tiga"], id="fits"),
+        pytest.param("satu dua tiga", 8, ["satu dua", "tiga"], id="between-words"),
+        pytest.param("abcdefghij", 4, ["abcd", "efgh", "ij"], id="long-word-cut"),
+        pytest.param("a €€€ b", 4, ["a", "€€", "€ b"], id="extension-chars-count-two"),
+        pytest.param("“tanya” — ya", 20, ['"tanya" - ya'], id="made-gsm7"),
+    ],
+)
+def test_paginate(text, width, pages):
+    assert screens.paginate(text, width) == pages
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "out"),
+    [
+        pytest.param("pendek", 10, "pendek", id="fits"),
+        pytest.param("jalan rusak parah", 10, "jalan r...", id="cut"),
+        pytest.param("baris\nbaru  dua", 20, "baris baru dua", id="one-line"),
+        pytest.param("€€€€€€", 9, "€€€...", id="extension-chars"),
+    ],
+)
+def test_shorten(text, limit, out):
+    assert screens.shorten(text, limit) == out
