@@ -186,3 +186,28 @@ def test_bad_events_are_refused_without_using_up_the_id(client, linked, event, c
 def test_events_are_404_when_the_link_is_off(client, rt):
     event = {"id": "e1", "type": "follow_up", "tracking_no": "1234567890", "text": "x"}
     assert _post_event(client, event).status_code == 404
+
+
+def test_reports_and_answers_made_through_ussd_are_forwarded_too(
+    client, linked, run_jobs, fake_aggregator, receiver
+):
+    from tests.store.test_ussd import STAR_TEXT, UssdSession, tracking_in
+
+    ussd = UssdSession(client, "generic", msisdn="+6281234567890")
+    ussd.step(), ussd.step("1"), ussd.step(STAR_TEXT), ussd.step("1")
+    number = tracking_in(ussd.step("1")[0])
+    answer = UssdSession(client, "generic", msisdn="+6281234567890")
+    answer.step(), answer.step("3"), answer.step(number), answer.step("1")
+    answer.step("sudah ditambal tapi belum rapi")
+    run_jobs()
+    created, reply = (_verified(h) for h in receiver.hooks)
+    assert (created["type"], created["data"]["tracking_no"], created["data"]["channel"]) == (
+        "report.created",
+        number,
+        "USSD",
+    )
+    assert (reply["type"], reply["data"]["tracking_no"], reply["data"]["text"]) == (
+        "report.citizen_reply",
+        number,
+        "sudah ditambal tapi belum rapi",
+    )
