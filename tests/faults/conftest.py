@@ -51,9 +51,11 @@ class DedupingSends:
         self.ids: dict[str, str] = {}
         self.lock = threading.Lock()
         self.mode = "ok"  # ok | 500 | 429
+        self.delay = 0.0  # seconds each send takes (keeps workers busy mid-job)
         self.accepted: list[dict] = []  # bodies of the sends answered 200
 
     def __call__(self, recorded):
+        time.sleep(self.delay)
         if self.mode == "500":
             return (500, "internal error")
         if self.mode == "429":

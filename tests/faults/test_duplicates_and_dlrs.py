@@ -34,7 +34,7 @@ def test_concurrent_repeats_and_early_repeated_late_dlrs(rig):
         return answer
 
     rig.fake.on_send = answer_with_dlrs
-    stream, messages = rig.stream("dup5", threads=20)
+    stream, messages = rig.stream("dup5", threads=20, rate=None)
     stream.messages = [m for m in messages for _ in range(5)]
     random.Random(7).shuffle(stream.messages)
     started = time.monotonic()

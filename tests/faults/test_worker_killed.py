@@ -8,6 +8,7 @@ from tests.support.faults import kill_group_member, worker_children
 
 
 def test_kill_9_of_workers_mid_job_loses_and_duplicates_nothing(rig):
+    rig.sends.delay = 0.05  # each send keeps a worker busy, so the kills land mid-job
     gw = rig.start_gateway()
     stream, messages = rig.stream("kill9")
     thread = stream.start()

@@ -149,11 +149,15 @@ class Stream:
     messages: list[dict]
     threads: int = 8
     deadline: float = 90.0
+    # Paced, so the stream is still in flight when the fault strikes however fast the machine
+    # is: message i goes out at start + i / rate (None: as fast as possible).
+    rate: float | None = 40.0
     acked: set = field(default_factory=set)
     refusals: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _post_one(self, msg: dict) -> None:
+    def _post_one(self, msg: dict, not_before: float) -> None:
+        time.sleep(max(0.0, not_before - time.monotonic()))
         session = requests.Session()
         end = time.monotonic() + self.deadline
         while time.monotonic() < end:
@@ -173,8 +177,10 @@ class Stream:
             time.sleep(0.2)
 
     def run(self) -> None:
+        start = time.monotonic()
+        times = [start + (i / self.rate if self.rate else 0.0) for i in range(len(self.messages))]
         with ThreadPoolExecutor(self.threads) as pool:
-            list(pool.map(self._post_one, self.messages))
+            list(pool.map(self._post_one, self.messages, times))
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, daemon=True)
