@@ -36,14 +36,21 @@ def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> b
 
 # RQ job states in which a job will still run by itself: re-enqueueing it would only
 # make it run twice (harmlessly, but at a cost under a burst).
-WAITING_JOB_STATES = {b"queued", b"scheduled", b"deferred"}
+WAITING_JOB_STATES = {b"scheduled", b"deferred"}
 
 
-def job_is_live(status: bytes | None, started_at: bytes | None, now: datetime, job_timeout: float) -> bool:
-    """Whether a job will still run by itself. A job "started" longer ago than its timeout
-    belongs to a worker that died (kill -9, OOM): RQ only notices that much later."""
+def job_is_live(
+    status: bytes | None, started_at: bytes | None, in_queue: bool, now: datetime, job_timeout: float
+) -> bool:
+    """Whether a job will still run by itself.
+    - "queued" only while its id is really in the queue list: a worker moves the id to an
+      intermediate list before marking the job started, and one killed in between leaves a
+      job that says "queued" but that nothing will run (RQ only cleans that up much later);
+    - "started" only for as long as its timeout: longer means its worker died (kill -9, OOM)."""
     if status in WAITING_JOB_STATES:
         return True
+    if status == b"queued":
+        return in_queue
     if status != b"started" or not started_at:
         return False
     return now - utcparse(started_at.decode()) < timedelta(seconds=job_timeout)
@@ -54,12 +61,14 @@ def not_in_flight(queue: Queue, prefix: str, ids: list[int], job_timeout: float)
     with queue.connection.pipeline() as p:
         for i in ids:
             p.hmget(f"rq:job:{prefix}-{i}", "status", "started_at")
-        states = p.execute()
+            p.lpos(queue.key, f"{prefix}-{i}")
+        answers = p.execute()
     now = datetime.now(UTC)
+    states = zip(ids, answers[0::2], answers[1::2], strict=True)
     return [
         i
-        for i, (status, started) in zip(ids, states, strict=True)
-        if not job_is_live(status, started, now, job_timeout)
+        for i, (status, started), position in states
+        if not job_is_live(status, started, position is not None, now, job_timeout)
     ]
 
 

@@ -224,3 +224,16 @@ def test_json_and_form_bodies_from_different_number_formats_are_one_reporter(
     )
     run_jobs()
     assert "Belum diverifikasi" in last_reply_text(fake_aggregator)
+
+
+def test_a_job_popped_by_a_worker_killed_before_starting_it_is_swept(client, rt, run_jobs, fake_aggregator):
+    """RQ moves a job's id to an intermediate list, then marks it started; a worker killed in
+    between leaves a job that says "queued" but is in no queue. The sweeper must not trust it."""
+    from gateway.services.sweeper import sweep
+
+    post_mo(client, "LAPOR lampu jalan padam di gang melati")
+    rt.redis.lmove(rt.queue.key, rt.queue.intermediate_queue_key)  # what the dead worker did
+    assert rt.queue.count == 0
+    assert sweep(_with(rt, sweep_after=0)).inbound == 1
+    run_jobs()
+    assert len(reports(rt)) == 1 and len(fake_aggregator.sent()) == 1

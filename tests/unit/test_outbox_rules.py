@@ -60,17 +60,18 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("status", "started_ago", "live"),
+    ("status", "started_ago", "in_queue", "live"),
     [
-        pytest.param(b"queued", None, True, id="queued"),
-        pytest.param(b"scheduled", None, True, id="scheduled"),
-        pytest.param(b"started", 5, True, id="started-recently"),
-        pytest.param(b"started", 120, False, id="started-by-a-dead-worker"),
-        pytest.param(b"failed", None, False, id="failed"),
-        pytest.param(b"finished", None, False, id="finished"),
-        pytest.param(None, None, False, id="lost-with-redis"),
+        pytest.param(b"queued", None, True, True, id="queued"),
+        pytest.param(b"queued", None, False, False, id="queued-but-popped-by-a-dead-worker"),
+        pytest.param(b"scheduled", None, False, True, id="scheduled"),
+        pytest.param(b"started", 5, False, True, id="started-recently"),
+        pytest.param(b"started", 120, False, False, id="started-by-a-dead-worker"),
+        pytest.param(b"failed", None, False, False, id="failed"),
+        pytest.param(b"finished", None, False, False, id="finished"),
+        pytest.param(None, None, False, False, id="lost-with-redis"),
     ],
 )
-def test_job_liveness_for_the_sweeper(status, started_ago, live):
+def test_job_liveness_for_the_sweeper(status, started_ago, in_queue, live):
     started = utcformat(NOW - timedelta(seconds=started_ago)).encode() if started_ago is not None else None
-    assert job_is_live(status, started, NOW, job_timeout=60) is live
+    assert job_is_live(status, started, in_queue, NOW, job_timeout=60) is live
