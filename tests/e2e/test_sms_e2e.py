@@ -10,27 +10,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import INBOUND_TOKEN, SEND_TOKEN, TEST_REDIS_URL
-from tests.support.processes import start_gateway, wait_until
+from tests.conftest import INBOUND_TOKEN
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 OWNER = "081298765432"
-
-
-@pytest.fixture
-def gateway(tmp_path, redis_db, fake_aggregator):
-    gw = start_gateway(
-        tmp_path,
-        {
-            "REDIS_URL": TEST_REDIS_URL,
-            "GATEWAY_INBOUND_TOKEN": INBOUND_TOKEN,
-            "GATEWAY_OUTBOUND": "generic",
-            "GATEWAY_GENERIC_SEND_URL": fake_aggregator.url,
-            "GATEWAY_GENERIC_SEND_TOKEN": SEND_TOKEN,
-        },
-    )
-    yield gw
-    gw.stop()
 
 
 def send_mo(gw, text: str, msg_id: str, sender: str = OWNER) -> requests.Response:

@@ -11,8 +11,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import INBOUND_TOKEN, SEND_TOKEN, TEST_REDIS_URL
-from tests.support.processes import start_gateway, wait_until
+from tests.conftest import INBOUND_TOKEN
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 OWNER = "+6281298765432"
@@ -21,20 +21,9 @@ COMPLAINT = "Lampu jalan Jl. Kenanga 3*4 mati total sejak seminggu"
 
 
 @pytest.fixture
-def gateway(tmp_path, redis_db, fake_aggregator):
-    gw = start_gateway(
-        tmp_path,
-        {
-            "REDIS_URL": TEST_REDIS_URL,
-            "GATEWAY_INBOUND_TOKEN": INBOUND_TOKEN,
-            "GATEWAY_OUTBOUND": "generic",
-            "GATEWAY_GENERIC_SEND_URL": fake_aggregator.url,
-            "GATEWAY_GENERIC_SEND_TOKEN": SEND_TOKEN,
-            "GATEWAY_USSD_SESSION_TTL": "2",
-        },
-    )
-    yield gw
-    gw.stop()
+def gateway_env(gateway_env):
+    """Sessions expire after 2 s, so the dead-draft SMS comes within the test."""
+    return {**gateway_env, "GATEWAY_USSD_SESSION_TTL": "2"}
 
 
 def at_session(gw, session_id: str, inputs: list[str]) -> list[str]:
