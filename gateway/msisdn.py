@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -44,3 +46,12 @@ def mask_msisdn(e164: str) -> str:
     if not e164 or len(e164) < 8:
         return "****"
     return f"{e164[:6]}****{e164[-3:]}"
+
+
+_NUMBER_LIKE = re.compile(r"\+?\d{8,15}")
+
+
+def redact_numbers(text: str) -> str:
+    """Mask anything that looks like a phone number in free text from a third party (an
+    aggregator's error message often echoes the destination) before it is logged or stored."""
+    return _NUMBER_LIKE.sub(lambda m: mask_msisdn(m.group()), text)

@@ -32,8 +32,10 @@ from gateway.aggregators.base import (
     StatusUpdate,
     WireRequest,
 )
+from gateway.aggregators.http_status import retry_after_seconds
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
+from gateway.msisdn import redact_numbers
 
 # Kannel's DLR event types (%d) -> our DLR statuses.
 DLR_STATUS = {
@@ -198,13 +200,13 @@ class Kannel(Aggregator):
         text = (resp.text or "").strip()
         if 200 <= resp.status_code < 300:
             return ""
-        reason = f"Kannel sendsms answered {resp.status_code}: {text[:200]}"
+        reason = f"Kannel sendsms answered {resp.status_code}: {redact_numbers(text)[:200]}"
         retryable = (
             resp.status_code >= 500
             or resp.status_code in RETRYABLE_STATUS
             or any(word in text.lower() for word in RETRYABLE_WORDS)
         )
-        retry_after = _retry_after(resp.headers)
+        retry_after = retry_after_seconds(resp)
         raise SendError(reason, retryable=retryable, retry_after=retry_after if retryable else None)
 
     def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
@@ -214,13 +216,3 @@ class Kannel(Aggregator):
     def status_ack(self) -> Ack:
         """200 with an empty body."""
         return Ack(200, "", "text/plain; charset=utf-8")
-
-
-def _retry_after(headers) -> float | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == "retry-after":
-            try:
-                return max(0.0, float(value))
-            except (TypeError, ValueError):
-                return None
-    return None

@@ -117,3 +117,9 @@ def test_send_failures_are_classified(status, body, headers, retryable, retry_af
 @pytest.mark.parametrize("status", [200, 201, 202])
 def test_2xx_with_id_is_accepted(status):
     assert GENERIC.read_send_response(SendResponse(status, '{"id": "agg-9"}')) == "agg-9"
+
+
+def test_a_send_error_never_carries_the_number_the_aggregator_echoed():
+    with pytest.raises(SendError) as exc:
+        GENERIC.read_send_response(SendResponse(400, '{"error": "invalid destination +6281234567890"}'))
+    assert "6281234567890" not in exc.value.reason and "+62812****890" in exc.value.reason

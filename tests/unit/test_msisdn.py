@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import InvalidNumber
-from gateway.msisdn import mask_msisdn, normalise_msisdn
+from gateway.msisdn import mask_msisdn, normalise_msisdn, redact_numbers
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,17 @@ def test_mask_keeps_prefix_and_last_digits_only():
     assert mask_msisdn("+6281234567890") == "+62812****890"
     assert "4567" not in mask_msisdn("+6281234567890")
     assert mask_msisdn("") == "****"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("invalid destination +6281234567890", "invalid destination +62812****890", id="e164"),
+        pytest.param("rejected 6281234567890, try later", "rejected 628123****890, try later", id="no-plus"),
+        pytest.param(
+            "HTTP 500 at 2026-11-29 code 12345", "HTTP 500 at 2026-11-29 code 12345", id="no-numbers"
+        ),
+    ],
+)
+def test_numbers_in_third_party_text_are_masked(text, expected):
+    assert redact_numbers(text) == expected
