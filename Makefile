@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-ussd contract clean
+.PHONY: run test lint format bench bench-ussd bench-pipeline contract clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)  ## receiver throughput against a bare Flask route
 
 bench-ussd: $(STAMP)  ## USSD per-step latency at 50 concurrent sessions against a bare Flask route
 	$(BIN)/python bench/ussd.py
+
+bench-pipeline: $(STAMP)  ## end to end: MO -> report -> reply at the aggregator, burst and paced
+	$(BIN)/python bench/pipeline.py
 
 contract: $(STAMP)  ## the shared black-box contract check
 	$(PYTHON) ../shared/tools/contract_check.py .
