@@ -2,6 +2,10 @@
 route, both served by gunicorn with the same sync workers on 127.0.0.1. See bench/README.md.
 
     .venv/bin/python bench/receiver.py [--seconds N] [--concurrency C] [--db sqlite|postgres|both]
+        [--workers 2[,3,4]] [--worker-class sync[,gthread]] [--threads T]
+
+With several --workers or --worker-class values, every combination runs the bare route and the
+gateway with the same settings, and each gateway row's ratio is to the bare row of its setting.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -57,6 +61,7 @@ class Result:
     route: str
     db: str
     seconds: float
+    server: str = ""  # gunicorn setting, e.g. "2 sync"
     ok: int = 0
     errors: int = 0
     ok_total: int = 0
@@ -80,11 +85,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(app: str, chdir: Path, workers: int, env: dict[str, str], log: Path) -> int:
-    """Start `gunicorn app` with sync workers on a free port in its own process group; wait until it
-    answers HTTP. Returns the port."""
+@dataclass(frozen=True)
+class Server:
+    """One gunicorn setting under test."""
+
+    workers: int
+    worker_class: str = "sync"
+    threads: int = 1
+
+    def label(self) -> str:
+        """How the table names this setting."""
+        threads = f"x{self.threads}" if self.worker_class == "gthread" else ""
+        return f"{self.workers} {self.worker_class}{threads}"
+
+    def args(self) -> list[str]:
+        """The gunicorn command-line options."""
+        out = ["--workers", str(self.workers), "--worker-class", self.worker_class]
+        return out + (["--threads", str(self.threads)] if self.worker_class == "gthread" else [])
+
+
+def start_gunicorn(app: str, chdir: Path, server: Server, env: dict[str, str], log: Path) -> int:
+    """Start `gunicorn app` with `server`'s workers on a free port in its own process group; wait
+    until it answers HTTP. Returns the port."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync"]
+    cmd = [sys.executable, "-m", "gunicorn", *server.args()]
     cmd += ["--bind", f"127.0.0.1:{port}", "--chdir", str(chdir), app]
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out, start_new_session=True)
@@ -231,19 +255,20 @@ def count_rows(url: str) -> int:
     return rows
 
 
-def bench_bare(args: argparse.Namespace, tmp: Path) -> Result:
+def bench_bare(server: Server, args: argparse.Namespace, tmp: Path) -> Result:
     """The baseline: a Flask route that parses the form and answers 202, same gunicorn setup."""
     (tmp / "bare_app.py").write_text(BARE_APP)
-    port = start_gunicorn("bare_app:app", tmp, args.workers, dict(os.environ), tmp / "bare.log")
+    port = start_gunicorn("bare_app:app", tmp, server, dict(os.environ), tmp / "bare.log")
     try:
-        return load(port, "bare", "-", args)
+        result = load(port, "bare", "-", args)
     finally:
         stop_servers()
+    return replace(result, server=server.label())
 
 
-def bench_gateway(db: str, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
+def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
     """The real receiver on a fresh database and an empty Redis db, no RQ worker. Returns the
-    result and whether the queue length and the row count both equal the 2xx answers."""
+    result and whether the row count equals the 2xx answers and Redis holds work for them."""
     url = f"sqlite:///{tmp / 'gateway.db'}" if db == "sqlite" else args.pg_url
     if db == "postgres":
         print(f"WARNING: dropping and recreating the gateway tables in {url} (other tests use them)")
@@ -253,7 +278,7 @@ def bench_gateway(db: str, args: argparse.Namespace, tmp: Path) -> tuple[Result,
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS_URL, GATEWAY_QUEUE=QUEUE)
     env.update(GATEWAY_INBOUND_TOKEN=TOKEN, GATEWAY_OUTBOUND="log")
     try:
-        port = start_gunicorn("wsgi:app", ROOT, args.workers, env, tmp / f"gateway-{db}.log")
+        port = start_gunicorn("wsgi:app", ROOT, server, env, tmp / f"gateway-{db}.log")
         try:
             result = load(port, "gateway", db, args)
         finally:
@@ -261,25 +286,28 @@ def bench_gateway(db: str, args: argparse.Namespace, tmp: Path) -> tuple[Result,
         queued, rows = Queue(QUEUE, connection=redis).count, count_rows(url)
     finally:
         redis.flushdb()
-    ok = queued == rows == result.ok_total
-    for what, n in (("queue length", queued), ("DB rows", rows)):
-        verdict = "OK" if n == result.ok_total else "MISMATCH (is something else using this database?)"
-        print(f"check {db}: {what} {n} == 2xx answers {result.ok_total} (incl. warm-up): {verdict}")
+    # One job per MO, or one drain job per doorbell ring (gateway.queueing): either way, stored
+    # MOs must have at least one job waiting for them.
+    rows_ok, queue_ok = rows == result.ok_total, (queued >= 1) == (rows >= 1)
+    verdict = "OK" if rows_ok else "MISMATCH (is something else using this database?)"
+    print(f"check {db}: DB rows {rows} == 2xx answers {result.ok_total} (incl. warm-up): {verdict}")
+    print(f"check {db}: {queued} job(s) queued for the stored MOs: {'OK' if queue_ok else 'MISSING'}")
     if db == "postgres":
         reset_database(url)  # leave the shared test database's tables empty
-    return result, ok
+    return replace(result, server=server.label()), rows_ok and queue_ok
 
 
 def print_table(results: list[Result], warmup: float) -> None:
-    """One row per run, with the gateway/bare throughput ratio."""
-    bare = next((r.rate() for r in results if r.route == "bare"), float("nan"))
+    """One row per run, with the gateway/bare throughput ratio (to the bare run of the same
+    gunicorn setting)."""
+    bare = {r.server: r.rate() for r in results if r.route == "bare"}
     head = f"{'route':<8} {'db':<9} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-    print(f"\n{head} {'client CPU':>10} {'gateway/bare':>12}")
+    print(f"\n{head} {'client CPU':>10} {'gateway/bare':>12}  gunicorn")
     for r in results:
         cpu = 100 * r.client_cpu / (r.seconds + warmup)
         print(
             f"{r.route:<8} {r.db:<9} {r.rate():>10.1f} {r.percentile(0.50):>7.2f} {r.percentile(0.99):>7.2f}"
-            f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare:>12.2f}"
+            f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare.get(r.server, float('nan')):>12.2f}  {r.server}"
         )
 
 
@@ -289,15 +317,42 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=10.0, help="measured window per run (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured warm-up per run (default 2)")
     p.add_argument("--concurrency", type=int, default=4, help="client connections (default 4)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument(
+        "--workers", type=_int_list, default=[2], help="gunicorn workers, e.g. 2 or 2,3,4 (default 2)"
+    )
+    p.add_argument(
+        "--worker-class",
+        type=_class_list,
+        default=["sync"],
+        help="gunicorn worker class(es): sync, gthread or sync,gthread (default sync)",
+    )
+    p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     p.add_argument("--pg-url", default=PG_URL, help=f"PostgreSQL database to wipe and use (default {PG_URL})")
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     args = p.parse_args()
     if not (
-        0 < args.seconds <= 300 and 0 <= args.warmup <= 60 and 0 < args.concurrency <= 64 and args.workers > 0
+        0 < args.seconds <= 300
+        and 0 <= args.warmup <= 60
+        and 0 < args.concurrency <= 64
+        and all(0 < w <= 32 for w in args.workers)
+        and 0 < args.threads <= 64
     ):
-        p.error("need 0 < --seconds <= 300, 0 <= --warmup <= 60, 0 < --concurrency <= 64, --workers > 0")
+        p.error(
+            "need 0 < --seconds <= 300, 0 <= --warmup <= 60, 0 < --concurrency <= 64, 0 < --workers <= 32,"
+            " 0 < --threads <= 64"
+        )
     return args
+
+
+def _int_list(raw: str) -> list[int]:
+    return [int(part) for part in raw.split(",")]
+
+
+def _class_list(raw: str) -> list[str]:
+    classes = raw.split(",")
+    if not set(classes) <= {"sync", "gthread"}:
+        raise argparse.ArgumentTypeError("worker classes are sync and gthread")
+    return classes
 
 
 def main() -> int:
@@ -308,19 +363,23 @@ def main() -> int:
     results, all_ok = [], True
     try:
         with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
-            results.append(bench_bare(args, Path(tmp)))
-            for db in dbs:
-                result, ok = bench_gateway(db, args, Path(tmp))
-                results.append(result)
-                all_ok &= ok
+            for wclass in args.worker_class:
+                for workers in args.workers:
+                    server = Server(workers, wclass, args.threads)
+                    results.append(bench_bare(server, args, Path(tmp)))
+                    for db in dbs:
+                        result, ok = bench_gateway(db, server, args, Path(tmp))
+                        results.append(result)
+                        all_ok &= ok
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
         stop_servers()
     print_table(results, args.warmup)
+    settings = ", ".join(sorted({r.server for r in results}))
     print(
-        f"\n{args.workers} gunicorn sync workers, {args.concurrency} connections from"
+        f"\ngunicorn: {settings} (workers, class); {args.concurrency} connections from"
         f" {args.concurrency} client processes, {args.warmup:g} s warm-up +"
         f" {args.seconds:g} s; client CPU is % of one core over warm-up + window"
     )

@@ -50,6 +50,10 @@ class Settings:
     sweep_after: float = field(default=60.0, metadata={"env": "GATEWAY_SWEEP_AFTER"})
     sweep_interval: int = field(default=30, metadata={"env": "GATEWAY_SWEEP_INTERVAL"})
     job_timeout: int = field(default=60, metadata={"env": "GATEWAY_JOB_TIMEOUT"})
+    # Throughput knobs (issue 6; `make bench` measured the defaults): MOs handled per database
+    # transaction by a drain job, and sends in flight at once per worker.
+    drain_batch: int = field(default=100, metadata={"env": "GATEWAY_DRAIN_BATCH"})
+    send_concurrency: int = field(default=8, metadata={"env": "GATEWAY_SEND_CONCURRENCY"})
     flood_limit: int = field(default=10, metadata={"env": "GATEWAY_FLOOD_LIMIT"})
     flood_window: int = field(default=60, metadata={"env": "GATEWAY_FLOOD_WINDOW"})
     generic_signing_secret: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SIGNING_SECRET"})
@@ -137,6 +141,9 @@ def validate(s: Settings) -> Settings:
     _require("://" in s.database_url, "DATABASE_URL", "must be an SQLAlchemy URL")
     _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
+    _require(1 <= s.drain_batch <= 1000, "GATEWAY_DRAIN_BATCH", "must be between 1 and 1000")
+    _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")
+    _require(s.job_timeout >= 2, "GATEWAY_JOB_TIMEOUT", "must be at least 2 (seconds)")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
     _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")
     _require(s.ussd_draft_ttl >= s.ussd_session_ttl, "GATEWAY_USSD_DRAFT_TTL", "must be >= the session TTL")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,3 +44,13 @@ def create_schema(engine: Engine) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit (jobs read them after committing)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def take_write_lock(session: Session) -> None:
+    """On SQLite, start the write transaction now, as BEGIN IMMEDIATE would: a no-op UPDATE
+    takes the database's single write lock, so two workers reading pending rows to change
+    them queue up instead of both reading the same rows (SQLite has no row locks; the
+    driver otherwise only begins at the first write). Elsewhere, nothing: PostgreSQL claims
+    rows with SELECT ... FOR UPDATE SKIP LOCKED."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE inbound_messages SET status = status WHERE 0"))

@@ -1,5 +1,10 @@
-"""Putting work on the RQ queue. Jobs carry ids only; the database holds the data, so a job
-lost with Redis is re-enqueued by the sweeper from what the database says is pending."""
+"""Putting work on the RQ queue. Jobs carry ids only (or nothing): the database holds the
+data, so a job lost with Redis is re-enqueued by the sweeper from what the database says is
+pending.
+
+MOs are not one job each: one job per message caps the pipeline at RQ's own job rate
+(about 110 no-op jobs/s per SimpleWorker here). The receiver rings a "doorbell" instead,
+and one drain job handles every pending MO in batches (gateway.services.drain)."""
 
 from __future__ import annotations
 
@@ -12,13 +17,43 @@ from rq.utils import utcparse
 
 log = logging.getLogger("gateway.queue")
 
-PROCESS_INBOUND = "workers.jobs.process_inbound"
+DRAIN_INBOUND = "workers.jobs.drain_inbound"
 SEND_OUTBOUND = "workers.jobs.send_outbound"
+# How long a rung bell keeps later MOs from enqueueing another drain. The drain job clears
+# it when it starts; the expiry only matters if the job was lost between bell and enqueue.
+BELL_TTL = 10
+
+
+def bell_key(queue: Queue) -> str:
+    """The Redis key of the inbound doorbell for this queue."""
+    return f"gw:bell:inbound:{queue.name}"
 
 
 def enqueue_inbound(queue: Queue, inbound_ids: list[int]) -> bool:
-    """Enqueue processing of stored MOs; False (and logged) if Redis is unavailable."""
-    return _enqueue_many(queue, PROCESS_INBOUND, "in", inbound_ids)
+    """Make sure a drain job will see these stored MOs: ring the doorbell, and enqueue a drain
+    job only if nobody rang since the last drain started (one Redis round trip per MO under
+    load). False (and logged) if Redis is unavailable: the sweeper catches up."""
+    if not inbound_ids:
+        return True
+    try:
+        if not queue.connection.set(bell_key(queue), b"1", nx=True, ex=BELL_TTL):
+            return True  # a drain job is queued and has not looked yet: it will see these rows
+        enqueue_drain(queue)
+        return True
+    except RedisError as exc:
+        log.warning("could not enqueue a drain for %d MO(s), the sweeper will: %s", len(inbound_ids), exc)
+        return False
+
+
+def enqueue_drain(queue: Queue) -> None:
+    """Enqueue one drain job (the sweeper's and a drain's own continuation; no bell)."""
+    queue.enqueue_many([Queue.prepare_data(DRAIN_INBOUND, result_ttl=0, failure_ttl=86400)])
+
+
+def clear_bell(queue: Queue) -> None:
+    """Called by a drain before it looks for pending MOs, so an MO stored after that look
+    rings again and is not left waiting."""
+    queue.connection.delete(bell_key(queue))
 
 
 def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> bool:
@@ -75,16 +110,19 @@ def not_in_flight(queue: Queue, prefix: str, ids: list[int], job_timeout: float)
 def requeue_unfinished(
     queue: Queue, inbound_ids: list[int], outbound_ids: list[int], job_timeout: float
 ) -> tuple[int, int]:
-    """The sweeper's enqueue: only what has no live job. Returns how many of each went in."""
+    """The sweeper's enqueue: a drain job if MOs are pending, a send job for each MT that has
+    no live job. Returns (pending MOs seen, sends enqueued)."""
     try:
-        inbound = not_in_flight(queue, "in", inbound_ids, job_timeout)
+        if inbound_ids:
+            # Unconditional: the pending rows prove no drain reached them (a dead worker's,
+            # or one lost with Redis). A second drain at the same time is harmless.
+            enqueue_drain(queue)
         outbound = not_in_flight(queue, "out", outbound_ids, job_timeout)
     except RedisError as exc:
         log.warning("sweeper cannot reach Redis: %s", exc)
         return 0, 0
-    enqueue_inbound(queue, inbound)
     enqueue_send(queue, outbound)
-    return len(inbound), len(outbound)
+    return len(inbound_ids), len(outbound)
 
 
 def _enqueue_many(queue: Queue, func: str, prefix: str, ids: list[int]) -> bool:

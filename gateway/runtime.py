@@ -48,5 +48,5 @@ def build_runtime(settings: Settings, create_tables: bool = True) -> Runtime:
         redis=redis,
         # Every job is short; a timeout bounds how long a dead worker's job looks alive.
         queue=Queue(settings.queue_name, connection=redis, default_timeout=settings.job_timeout),
-        sender=Sender(settings.send_timeout),
+        sender=Sender(settings.send_timeout, settings.send_concurrency),
     )

@@ -4,6 +4,8 @@ failures mapped to retryable send errors."""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -15,11 +17,53 @@ log = logging.getLogger("gateway.sender")
 
 
 class Sender:
-    """Submits SendRequests. One per process; `requests.Session` pools connections per host."""
+    """Submits SendRequests. One per process; each thread has its own `requests.Session`
+    (sessions are not thread-safe), which pools keep-alive connections per host."""
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, concurrency: int = 1):
         self.timeout = timeout
-        self.session = requests.Session()
+        self.concurrency = concurrency
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session."""
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
+
+    def submit_many(
+        self, reqs: list[SendRequest], lanes: list[str] | None = None
+    ) -> list[SendResponse | SendError]:
+        """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
+        CPU, is what limits sends); each answer or SendError in the order given. Requests in
+        the same lane (one citizen's number) go one after another, in order, so a citizen's
+        replies reach the aggregator in the order they were written."""
+        by_lane: dict[str, list[int]] = {}
+        for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
+            by_lane.setdefault(lane, []).append(i)
+
+        def run(indices: list[int]) -> list[tuple[int, SendResponse | SendError]]:
+            return [(i, self._answer(reqs[i])) for i in indices]
+
+        if len(by_lane) <= 1 or self.concurrency <= 1:
+            done = [run(indices) for indices in by_lane.values()]
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="send")
+            done = list(self._pool.map(run, by_lane.values()))
+        answers: list = [None] * len(reqs)
+        for lane_answers in done:
+            for i, answer in lane_answers:
+                answers[i] = answer
+        return answers
+
+    def _answer(self, req: SendRequest) -> SendResponse | SendError:
+        try:
+            return self.submit(req)
+        except SendError as exc:
+            return exc
 
     def submit(self, req: SendRequest) -> SendResponse:
         """Make the request; raise SendError(retryable=True) when the network fails."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from config.settings import load_settings
 from gateway.runtime import Runtime, build_runtime
-from gateway.services import conversation, outbox, sla, sweeper, upstream
+from gateway.services import drain, outbox, sla, sweeper, upstream
 
 _runtime: Runtime | None = None
 
@@ -28,9 +28,9 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def process_inbound(inbound_id: int) -> str:
-    """Parse and answer one stored MO."""
-    return conversation.process_inbound(runtime(), inbound_id)
+def drain_inbound() -> str:
+    """Handle every pending MO, in batches (rung by the receiver's doorbell or the sweeper)."""
+    return str(drain.drain_inbound(runtime()))
 
 
 def send_outbound(outbound_id: int) -> str:

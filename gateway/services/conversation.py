@@ -1,12 +1,14 @@
 """Answering a citizen's MO: parse the command, act on it, queue exactly one reply.
 
-All of it runs in one database transaction keyed on the MO, so a job that runs twice
-(a worker killed mid-job, a sweeper re-enqueue) files one report and queues one reply.
+All of it runs in the database transaction that marks the MO done (one per batch of MOs,
+see gateway.services.drain), so a job that runs twice (a worker killed mid-job, a sweeper
+re-enqueue) files one report and queues one reply.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,38 +16,60 @@ from sqlalchemy.orm import Session
 from gateway import replies
 from gateway.models import INBOUND_DONE, InboundMessage, OutboundMessage, as_utc, utcnow
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
-from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
 from gateway.services.flood import SILENT, WARN, check_flood
-from gateway.services.outbox import queue_message
+from gateway.services.outbox import queue_message, send_batch
 
 log = logging.getLogger("gateway.conversation")
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What handling one MO did: the command kind (or why nothing was done) and the id of
+    the reply to send after the commit, if one is waiting."""
+
+    outcome: str
+    reply_id: int | None
+
+
 def process_inbound(rt: Runtime, inbound_id: int) -> str:
-    """Handle one stored MO; return the command kind handled (or why nothing was done)."""
+    """Handle one stored MO in a transaction of its own, then send its reply; return the
+    command kind handled (or why nothing was done). The drain's fallback for a batch that
+    failed, one MO at a time."""
     with rt.transaction() as s:
         msg = s.get(InboundMessage, inbound_id, with_for_update=True)
         if msg is None:
             return "missing"
-        if msg.status == INBOUND_DONE:
-            reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
-            outcome, reply_id = "already-done", reply.id if reply and reply.status == "QUEUED" else None
-        else:
-            outcome, text = _respond(rt, s, msg)
-            reply_id = None
-            if text is not None:
-                reply_id = queue_message(
-                    s, rt, _reply_key(msg), msg.msisdn, text, inbound_id=msg.id, report_id=msg.report_id
-                ).id
-            msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
-    if reply_id is not None:
-        # After the commit; if Redis fails here the sweeper sends the QUEUED reply later.
-        enqueue_send(rt.queue, [reply_id])
-    if outcome in ("REPORT", "REPLY"):
-        upstream.kick(rt)  # send the new report's or BALAS's webhook (no-op when the link is off)
-    return outcome
+        handled = handle(rt, s, msg)
+    after_commit(rt, [handled])
+    return handled.outcome
+
+
+def handle(rt: Runtime, s: Session, msg: InboundMessage) -> Handled:
+    """Act on one MO and queue its reply, inside the caller's transaction. An MO already
+    done is not acted on again; its reply is only handed back if it was never sent."""
+    if msg.status == INBOUND_DONE:
+        reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
+        return Handled("already-done", reply.id if reply and reply.status == "QUEUED" else None)
+    outcome, text = _respond(rt, s, msg)
+    reply_id = None
+    if text is not None:
+        reply_id = queue_message(
+            s, rt, _reply_key(msg), msg.msisdn, text, inbound_id=msg.id, report_id=msg.report_id
+        ).id
+    msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
+    return Handled(outcome, reply_id)
+
+
+def after_commit(rt: Runtime, handled: list[Handled]) -> None:
+    """Send the committed replies now, from this job (if this process dies first, they are
+    QUEUED rows the sweeper sends), and kick the complaint-system webhooks."""
+    reply_ids = [h.reply_id for h in handled if h.reply_id is not None]
+    if reply_ids:
+        send_batch(rt, reply_ids)
+    if any(h.outcome in ("REPORT", "REPLY") for h in handled):
+        upstream.kick(rt)  # send the new reports' or BALAS's webhooks (no-op when the link is off)
 
 
 def _respond(rt: Runtime, s: Session, msg: InboundMessage) -> tuple[str, str | None]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.aggregators.base import InboundSMS
@@ -42,7 +43,7 @@ def validate_inbound(sms: InboundSMS, region: str, max_text_chars: int) -> Inbou
 
 
 def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> Accepted:
-    """Store the MOs (one transaction), then enqueue them. A repeat of an already stored
+    """Store the MOs (each committed on its own), then enqueue them. A repeat of an already stored
     (aggregator, id) is acknowledged and not stored again. Database errors propagate (503)."""
     valid = [validate_inbound(m, rt.settings.region, rt.settings.max_text_chars) for m in messages]
     new_ids, duplicate = [], False
@@ -61,27 +62,42 @@ def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> 
     return Accepted(ids=new_ids, duplicate=duplicate and not new_ids)
 
 
+# One INSERT per MO through SQLAlchemy Core (about half the CPU of an ORM add + flush, which
+# the receiver never needed: it only wants the new id).
+_INSERT_INBOUND = insert(InboundMessage).returning(InboundMessage.id)
+
+
 def _store_one(rt: Runtime, aggregator: str, sms: InboundSMS) -> tuple[int, bool]:
     # Insert first: repeats are rare, and the unique key decides anyway (one round trip
     # fewer per message than a look-up before every insert).
+    values = {
+        "aggregator": aggregator,
+        "external_id": sms.external_id,
+        "msisdn": sms.sender,
+        "to": sms.to,
+        "text": sms.text,
+        "sent_at": sms.sent_at,
+    }
     try:
-        with rt.transaction() as s:
-            row = InboundMessage(
-                aggregator=aggregator,
-                external_id=sms.external_id,
-                msisdn=sms.sender,
-                to=sms.to,
-                text=sms.text,
-                sent_at=sms.sent_at,
-            )
-            s.add(row)
-            s.flush()
-            return row.id, True
+        return _insert(rt.engine, values), True
     except IntegrityError:
         found = _find(rt, aggregator, sms.external_id)
         if found is None:
             raise
         return found, False
+
+
+def _insert(engine: Engine, values: dict) -> int:
+    """Insert one inbound row and commit it; its id. On PostgreSQL the single statement runs in
+    autocommit: it is its own transaction, durable when the answer arrives, in one round trip
+    instead of three (BEGIN, INSERT, COMMIT). SQLite's BEGIN and COMMIT cost no round trip, and
+    switching a pooled SQLite connection to autocommit and back costs more than they do."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            return conn.execute(_INSERT_INBOUND, values).scalar_one()
+        with conn.begin():
+            return conn.execute(_INSERT_INBOUND, values).scalar_one()
 
 
 def _find(rt: Runtime, aggregator: str, external_id: str) -> int | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
-from gateway.aggregators.base import OutboundSMS, StatusUpdate
+from gateway.aggregators.base import Aggregator, OutboundSMS, StatusUpdate
 from gateway.errors import InvalidPayload, SendError
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
@@ -60,50 +61,134 @@ def queue_message(
     return out
 
 
+@dataclass(frozen=True)
+class _Claimed:
+    """An MT marked SENDING, with what its send needs (read inside the claiming transaction)."""
+
+    id: int
+    attempt: int
+    aggregator: Aggregator
+    sms: OutboundSMS
+
+
 def send_outbound(rt: Runtime, outbound_id: int) -> str:
     """One send attempt for a QUEUED message. Returns what happened (for logs and tests)."""
-    now = utcnow()
-    with rt.transaction() as s:
-        out = s.get(OutboundMessage, outbound_id, with_for_update=True)
-        if out is None or out.status != "QUEUED":
-            return "skipped"
-        if as_utc(out.next_attempt_at) > now + timedelta(seconds=1):
-            return "not-due"
-        out.status, out.attempts = "SENDING", out.attempts + 1
-        sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
-        aggregator, attempt = REGISTRY[out.aggregator], out.attempts
-    try:
-        resp = rt.sender.submit(aggregator.build_send(sms, rt.settings))
-        external_id = aggregator.read_send_response(resp)
-    except SendError as exc:
-        return _record_failure(rt, outbound_id, attempt, exc)
-    with rt.transaction() as s:
-        out = s.get(OutboundMessage, outbound_id, with_for_update=True)
-        out.external_id = external_id or None
-        out.accepted_at = utcnow()
-        out.last_error = None
-        out.status = next_status(out.status, "ACCEPTED")
-        _apply_waiting_reports(s, out)
-    log.info("MT %d to %s accepted by %s", outbound_id, mask_msisdn(sms.to), aggregator.name)
-    return "accepted"
+    return _send_chunk(rt, [outbound_id])[outbound_id]
 
 
-def _record_failure(rt: Runtime, outbound_id: int, attempt: int, exc: SendError) -> str:
+def send_batch(rt: Runtime, outbound_ids: list[int]) -> dict[int, str]:
+    """Send attempts for several QUEUED MTs, `send_concurrency` requests in flight at a time
+    (a drain's replies). At the first chunk with a retryable failure the aggregator is in
+    trouble: the rest are handed to send jobs, which back off one by one, instead of holding
+    this job for a timeout per chunk. Returns what happened to each."""
+    outcomes: dict[int, str] = {}
+    size = rt.settings.send_concurrency
+    for start in range(0, len(outbound_ids), size):
+        outcomes.update(_send_chunk(rt, outbound_ids[start : start + size]))
+        if "retry" in outcomes.values():
+            rest = outbound_ids[start + size :]
+            enqueue_send(rt.queue, rest)
+            outcomes.update(dict.fromkeys(rest, "handed-off"))
+            break
+    return outcomes
+
+
+def _send_chunk(rt: Runtime, outbound_ids: list[int]) -> dict[int, str]:
+    """Claim the due QUEUED ones (one transaction), submit them concurrently, record every
+    answer (one transaction)."""
+    outcomes = dict.fromkeys(outbound_ids, "skipped")
+    claimed = _claim(rt, outbound_ids, outcomes)
+    if not claimed:
+        return outcomes
     settings = rt.settings
+    answers = rt.sender.submit_many(
+        [c.aggregator.build_send(c.sms, settings) for c in claimed], lanes=[c.sms.to for c in claimed]
+    )
+    results: list[tuple[_Claimed, str | SendError]] = []
+    for c, answer in zip(claimed, answers, strict=True):
+        try:
+            if isinstance(answer, SendError):
+                raise answer
+            results.append((c, c.aggregator.read_send_response(answer) or ""))
+        except SendError as exc:
+            results.append((c, exc))
+    retries = _record(rt, results, outcomes)
+    for oid, delay in retries:
+        enqueue_send(rt.queue, [oid], delay=delay)
+    return outcomes
+
+
+def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> list[_Claimed]:
+    """Mark the due QUEUED messages SENDING (another worker's claim waits on the row lock,
+    then sees SENDING and skips); note "not-due" for those waiting for a retry time."""
+    soon = utcnow() + timedelta(seconds=1)
+    claimed = []
+    with rt.transaction() as s:
+        rows = s.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.id.in_(outbound_ids))
+            .order_by(OutboundMessage.id)
+            .with_for_update()
+        )
+        for out in rows:
+            if out.status != "QUEUED":
+                continue
+            if as_utc(out.next_attempt_at) > soon:
+                outcomes[out.id] = "not-due"
+                continue
+            out.status, out.attempts = "SENDING", out.attempts + 1
+            sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
+            claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms))
+    return claimed
+
+
+def _record(
+    rt: Runtime, results: list[tuple[_Claimed, str | SendError]], outcomes: dict[int, str]
+) -> list[tuple[int, float]]:
+    """Store each answer: ACCEPTED with the aggregator's id, or the failure (QUEUED for a
+    retry, FAILED for good). Returns the (id, delay) of the retries to schedule."""
+    settings, retries = rt.settings, []
+    with rt.transaction() as s:
+        rows = {
+            out.id: out
+            for out in s.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.id.in_([c.id for c, _ in results]))
+                .with_for_update()
+            )
+        }
+        accepted = []
+        for c, result in results:
+            out = rows[c.id]
+            if isinstance(result, SendError):
+                retry, delay = _note_failure(out, c.attempt, result, settings)
+                outcomes[c.id] = "retry" if retry else "failed"
+                if retry:
+                    retries.append((c.id, delay))
+                continue
+            out.external_id = result or None
+            out.accepted_at, out.last_error = utcnow(), None
+            out.status = next_status(out.status, "ACCEPTED")
+            outcomes[c.id] = "accepted"
+            accepted.append(out)
+            log.info("MT %d to %s accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
+        _apply_waiting_reports(s, accepted)
+    return retries
+
+
+def _note_failure(out: OutboundMessage, attempt: int, exc: SendError, settings) -> tuple[bool, float]:
+    """Record a failed attempt on the row; (whether to retry, after how many seconds)."""
     retry = exc.retryable and attempt < settings.send_max_attempts
     delay = backoff_delay(attempt, settings.send_backoff_base, settings.send_backoff_max, exc.retry_after)
-    with rt.transaction() as s:
-        out = s.get(OutboundMessage, outbound_id, with_for_update=True)
-        out.last_error = exc.reason[:255]
-        if out.status == "SENDING":
-            out.status = "QUEUED" if retry else "FAILED"
-        out.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    out.last_error = exc.reason[:255]
+    if out.status == "SENDING":
+        out.status = "QUEUED" if retry else "FAILED"
+    out.next_attempt_at = utcnow() + timedelta(seconds=delay)
     if retry:
-        log.warning("MT %d attempt %d failed (%s); retry in %.0fs", outbound_id, attempt, exc.reason, delay)
-        enqueue_send(rt.queue, [outbound_id], delay=delay)
-        return "retry"
-    log.error("MT %d failed for good after %d attempt(s): %s", outbound_id, attempt, exc.reason)
-    return "failed"
+        log.warning("MT %d attempt %d failed (%s); retry in %.0fs", out.id, attempt, exc.reason, delay)
+    else:
+        log.error("MT %d failed for good after %d attempt(s): %s", out.id, attempt, exc.reason)
+    return retry, delay
 
 
 def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdate]) -> int:
@@ -146,21 +231,23 @@ def _apply(out: OutboundMessage, dlr: DeliveryReport) -> None:
     dlr.outbound_id, dlr.applied = out.id, True
 
 
-def _apply_waiting_reports(s: Session, out: OutboundMessage) -> None:
-    """DLRs that came before we recorded the aggregator's id for this MT."""
-    if not out.external_id:
+def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:
+    """DLRs that came before we recorded the aggregator's id for these MTs (one query)."""
+    by_ref = {(out.aggregator, out.external_id): out for out in accepted if out.external_id}
+    if not by_ref:
         return
     waiting = s.scalars(
         select(DeliveryReport)
         .where(
-            DeliveryReport.aggregator == out.aggregator,
-            DeliveryReport.message_ref == out.external_id,
+            DeliveryReport.message_ref.in_([ref for _, ref in by_ref]),
             DeliveryReport.applied.is_(False),
         )
         .order_by(DeliveryReport.id)
     )
     for dlr in waiting:
-        _apply(out, dlr)
+        out = by_ref.get((dlr.aggregator, dlr.message_ref))
+        if out is not None:
+            _apply(out, dlr)
 
 
 def requeue_failed(rt: Runtime, outbound_id: int) -> bool:

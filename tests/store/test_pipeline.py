@@ -226,14 +226,94 @@ def test_json_and_form_bodies_from_different_number_formats_are_one_reporter(
     assert "Belum diverifikasi" in last_reply_text(fake_aggregator)
 
 
-def test_a_job_popped_by_a_worker_killed_before_starting_it_is_swept(client, rt, run_jobs, fake_aggregator):
+def test_a_send_job_popped_by_a_worker_killed_before_starting_it_is_swept(
+    client, rt, run_jobs, fake_aggregator
+):
     """RQ moves a job's id to an intermediate list, then marks it started; a worker killed in
     between leaves a job that says "queued" but is in no queue. The sweeper must not trust it."""
+    from gateway.queueing import enqueue_send
+    from gateway.services.outbox import queue_message
     from gateway.services.sweeper import sweep
 
-    post_mo(client, "LAPOR lampu jalan padam di gang melati")
+    with rt.transaction() as s:
+        out_id = queue_message(s, rt, "test:popped", "+6281234567890", "Tes").id
+    enqueue_send(rt.queue, [out_id])
     rt.redis.lmove(rt.queue.key, rt.queue.intermediate_queue_key)  # what the dead worker did
     assert rt.queue.count == 0
-    assert sweep(_with(rt, sweep_after=0)).inbound == 1
+    assert sweep(_with(rt, sweep_after=0)).outbound == 1
     run_jobs()
-    assert len(reports(rt)) == 1 and len(fake_aggregator.sent()) == 1
+    assert [m["id"] for m in fake_aggregator.sent()] == [str(out_id)]
+
+
+def test_a_drain_killed_mid_batch_leaves_its_mos_pending_for_the_next_drain(
+    client, rt, run_jobs, fake_aggregator
+):
+    """A batch commits whole or not at all: a drain that dies mid-batch (here, its first
+    MO's handling raises) changes nothing, and the next drain files one report per MO."""
+    from gateway.services import conversation, drain
+
+    for n in range(3):
+        post_mo(client, f"LAPOR saluran air tersumbat nomor {n}", msg_id=f"k-{n}")
+    real_handle = conversation.handle
+
+    def dies(rt_, s, msg):
+        real_handle(rt_, s, msg)
+        raise SystemExit("worker killed")  # not an Exception: no fallback, like a kill
+
+    conversation.handle = dies
+    try:
+        with pytest.raises(SystemExit):
+            drain.drain_inbound(rt)
+    finally:
+        conversation.handle = real_handle
+    with rt.sessions() as s:
+        assert {m.status for m in s.scalars(select(InboundMessage))} == {"PENDING"}
+    assert reports(rt) == [] and outbox(rt) == []
+    assert drain.drain_inbound(rt).handled == 3
+    assert len(reports(rt)) == 3 and len(fake_aggregator.sent()) == 3
+
+
+def test_one_bad_mo_does_not_hold_up_its_batch(client, rt, fake_aggregator, caplog):
+    """A batch that fails is redone one MO at a time: the good ones are answered, the bad
+    one stays PENDING (retried by a later drain), and its text is not in the log."""
+    from gateway.services import conversation, drain
+
+    ids = [
+        post_mo(client, f"LAPOR got mampet rahasia{n}", msg_id=f"p-{n}").get_json()["ids"][0]
+        for n in range(3)
+    ]
+    real_handle = conversation.handle
+
+    def fails_on_second(rt_, s, msg):
+        if msg.id == ids[1]:
+            raise ValueError(f"cannot handle {msg.text}")
+        return real_handle(rt_, s, msg)
+
+    conversation.handle = fails_on_second
+    try:
+        result = drain.drain_inbound(rt)
+    finally:
+        conversation.handle = real_handle
+    assert result.failed == [ids[1]]
+    with rt.sessions() as s:
+        assert [s.get(InboundMessage, i).status for i in ids] == ["DONE", "PENDING", "DONE"]
+    assert len(fake_aggregator.sent()) == 2
+    assert "rahasia1" not in caplog.text and "ValueError" in caplog.text
+    assert drain.drain_inbound(rt).handled == 1
+
+
+def test_a_drain_whose_time_is_up_hands_over_to_a_fresh_job(client, rt, run_jobs, fake_aggregator):
+    """A drain stops after a third of the job timeout and enqueues its successor, so a
+    long burst never runs a job into its timeout (RQ would kill it mid-batch)."""
+    from gateway.services import drain
+
+    for n in range(5):
+        post_mo(client, f"LAPOR jalan berlubang nomor {n}", msg_id=f"t-{n}")
+    rt.redis.flushdb()  # forget the receiver's drain job; count only the successor
+    ticks = iter([0.0, rt.settings.job_timeout])  # the deadline passes during the first batch
+    result = drain.drain_inbound(_with(rt, drain_batch=2), clock=lambda: next(ticks))
+    assert (result.handled, result.batches, result.continued) == (2, 1, True)
+    [job] = rt.queue.jobs
+    assert job.func_name == "workers.jobs.drain_inbound"
+    run_jobs()
+    assert len(reports(rt)) == 5 and len(fake_aggregator.sent()) == 5

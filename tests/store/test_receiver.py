@@ -28,7 +28,20 @@ def test_mo_is_stored_as_e164_and_enqueued_before_the_answer(client, rt):
             "PENDING",
             "agg-1",
         )
-    assert rt.queue.job_ids == [f"in-{row_id}"]
+    [job] = rt.queue.jobs
+    assert job.func_name == "workers.jobs.drain_inbound"
+
+
+def test_a_burst_of_mos_rings_the_bell_once_and_one_drain_handles_them_all(client, rt, run_jobs):
+    """One drain job per burst, not one job per MO (RQ's own job rate would cap the pipeline)."""
+    ids = [post_mo(client, f"LAPOR jalan rusak {n}", msg_id=f"b-{n}").get_json()["ids"][0] for n in range(5)]
+    assert len(rt.queue.jobs) == 1
+    run_jobs()
+    with rt.sessions() as s:
+        assert [s.get(InboundMessage, i).status for i in ids] == ["DONE"] * 5
+    # The drain cleared the bell when it started: the next MO enqueues a new drain.
+    post_mo(client, "LAPOR lampu mati", msg_id="b-next")
+    assert len(rt.queue.jobs) == 1
 
 
 def test_json_body_is_accepted(client, rt):
