@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test lint format bench bench-ussd bench-pipeline contract clean
+.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel contract clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)  ## receiver throughput against a bare Flask route
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## every benchmark of issue 6 in sequence (about 6 min), one table, docs/performance.png
+	$(BIN)/python bench/all.py
+
+bench-quick: $(BENCH_STAMP)  ## the same, shorter runs (about 3 min)
+	$(BIN)/python bench/all.py --quick
+
+bench-receiver: $(STAMP)  ## receiver throughput against a bare Flask route
 	$(BIN)/python bench/receiver.py
 
 bench-ussd: $(STAMP)  ## USSD per-step latency at 50 concurrent sessions against a bare Flask route
@@ -35,6 +46,15 @@ bench-ussd: $(STAMP)  ## USSD per-step latency at 50 concurrent sessions against
 
 bench-pipeline: $(STAMP)  ## end to end: MO -> report -> reply at the aggregator, burst and paced
 	$(BIN)/python bench/pipeline.py
+
+bench-rq: $(STAMP)  ## the RQ no-op ceiling: 2 SimpleWorkers draining no-op jobs
+	$(BIN)/python bench/rq_ceiling.py
+
+bench-memory: $(STAMP)  ## peak RSS per gateway process: idle, under a backlog, with 100,000 reports stored
+	$(BIN)/python bench/memory.py
+
+bench-kannel: $(STAMP)  ## 2,000 MO through a real Kannel (fakesmsc) until every reply is back
+	$(BIN)/python bench/kannel.py
 
 contract: $(STAMP)  ## the shared black-box contract check
 	$(PYTHON) ../shared/tools/contract_check.py .

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.memory import stop_gateway  # noqa: E402
 from gateway.db import create_schema, make_engine  # noqa: E402
 from gateway.models import InboundMessage  # noqa: E402
 from tests.support import processes  # noqa: E402
@@ -38,9 +39,7 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 TOKEN = "bench-kannel-token"
 MO_QUERY = "from=%p&to=%P&text=%a&id=%I&ts=%T&coding=%c&charset=%C&token=" + TOKEN
 POKE_EVERY = 0.02  # fakesmsc reads its bearerbox socket only between stdin reads
-# fakesmsc takes one line per read(): lines that arrive together are dropped, so the injection
-# is paced (0.2 ms a line is about 2,500 lines/s, faster than anything downstream).
-PACE = 0.0002
+LINE_TIMEOUT = 0.5  # longest wait for fakesmsc to send one injected line
 
 
 def number(i: int) -> str:
@@ -48,13 +47,15 @@ def number(i: int) -> str:
     return f"0813{60000000 + i:08d}"
 
 
-def inject(kannel: KannelHarness, n: int) -> float:
-    """Write n MO lines to fakesmsc as fast as it takes them; when the first one went in."""
+def inject(kannel: KannelHarness, tail: FakesmscLog, n: int) -> float:
+    """Write n MO lines to fakesmsc, each once fakesmsc has sent the one before (lines that reach
+    it together are lost: it takes one line per read). When the first one went in."""
     start = time.monotonic()
     for i in range(n):
         kannel.inject_line(f"{number(i)} 1708 text LAPOR jalan rusak nomor {i} di desa")
-        time.sleep(PACE)
-    poke(kannel)  # fakesmsc sends a line once it reads the next one
+        deadline = time.monotonic() + LINE_TIMEOUT
+        while tail.poll() <= i and time.monotonic() < deadline:
+            time.sleep(0.0001)
     return start
 
 
@@ -67,28 +68,31 @@ def poke(kannel: KannelHarness) -> None:
         pass
 
 
-def injected(kannel: KannelHarness) -> int:
-    """How many MOs fakesmsc really sent to bearerbox (its log says so for each)."""
-    return kannel.log("fakesmsc").count("fakesmsc: sent message")
-
-
-class MTCounter:
-    """Reads fakesmsc's log incrementally: the numbers it has delivered a reply to."""
+class FakesmscLog:
+    """Reads fakesmsc's log incrementally: how many MOs it sent, which numbers got an MT."""
 
     def __init__(self, kannel: KannelHarness):
-        self.kannel, self.offset, self.receivers = kannel, 0, set()
+        self.kannel, self.offset, self.sent, self.receivers = kannel, 0, 0, set()
 
     def poll(self) -> int:
-        """Wake fakesmsc, read what it logged since the last call; how many numbers got a reply."""
-        poke(self.kannel)
+        """Read what fakesmsc logged since the last call; how many MOs it has sent so far."""
         with open(self.kannel.fakesmsc_log, "rb") as log:
             log.seek(self.offset)
             chunk = log.read()
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self.offset += len(complete)
         for line in complete.decode("utf-8", "replace").splitlines():
-            if line.startswith("Got message") and ": <" in line:
+            if "fakesmsc: sent message" in line:
+                self.sent += 1
+            elif "Got message" in line and ": <" in line:
                 self.receivers.add(line.split(": <", 1)[1].split(" ", 2)[1])
+        return self.sent
+
+    def replied(self) -> int:
+        """Wake fakesmsc (it reads bearerbox's MTs between stdin reads), then count numbers
+        that got a reply."""
+        poke(self.kannel)
+        self.poll()
         return len(self.receivers)
 
 
@@ -96,11 +100,12 @@ def reference(n: int, timeout: float, workdir: Path) -> dict:
     """Kannel pushing n MOs to a trivial server answering 202: seconds until it got them all."""
     with RecordingServer(202) as sink:
         with kannel_harness(f"{sink.url}/mo?{MO_QUERY}", workdir=workdir) as kannel:
-            start = inject(kannel, n)
+            tail = FakesmscLog(kannel)
+            start = inject(kannel, tail, n)
             inject_s = time.monotonic() - start
-            got = sink.wait_for(n, timeout=timeout)
+            got = sink.wait_for(tail.poll(), timeout=timeout)
             done = time.monotonic()
-            sent = injected(kannel)
+            sent = tail.poll()
     return {
         "mo": n,
         "injected": sent,
@@ -117,12 +122,11 @@ def inbound_rows(engine) -> int:
         return conn.scalar(select(func.count()).select_from(InboundMessage))
 
 
-def wait_replies(kannel: KannelHarness, engine, n: int, start: float, timeout: float) -> dict:
+def wait_replies(tail: FakesmscLog, engine, n: int, start: float, timeout: float) -> dict:
     """Poll (bounded) until every number got a reply; when all MOs were stored and all replied."""
-    counter, stored_at, deadline = MTCounter(kannel), None, start + timeout
-    last_db = 0.0
+    stored_at, deadline, last_db = None, start + timeout, 0.0
     while time.monotonic() < deadline:
-        replied = counter.poll()
+        replied = tail.replied()
         now = time.monotonic()
         if stored_at is None and now - last_db > 0.25:
             last_db = now
@@ -134,7 +138,8 @@ def wait_replies(kannel: KannelHarness, engine, n: int, start: float, timeout: f
     done = time.monotonic()
     wanted = {"+62" + number(i)[1:] for i in range(n)}
     return {
-        "replied": len(counter.receivers & wanted),
+        "injected": tail.poll(),
+        "replied": len(tail.receivers & wanted),
         "stored_s": (stored_at or done) - start,
         "seconds": done - start,
     }
@@ -153,11 +158,11 @@ def gateway(n: int, timeout: float, workdir: Path) -> dict:
         with kannel_harness(mo_url, workdir=workdir / "kannel") as kannel:
             gw = processes.start_gateway(workdir, gateway_env(kannel, db_url), port=port)
             try:
-                start = inject(kannel, n)
-                out = wait_replies(kannel, engine, n, start, timeout)
-                out["injected"] = injected(kannel)
+                tail = FakesmscLog(kannel)
+                start = inject(kannel, tail, n)
+                out = wait_replies(tail, engine, n, start, timeout)
             finally:
-                gw.stop()
+                stop_gateway(gw)
     finally:
         redis.flushdb()
         engine.dispose()
@@ -188,7 +193,8 @@ def print_table(ref: dict, gw: dict) -> None:
         f"{'Kannel -> 202 server (reference)':<34} {ref['mo']:>6} {ref['seconds']:>8.2f}"
         f" {ref['push_per_s']:>8.0f} {lost_ref:>5}"
     )
-    print(f"{'Kannel -> gateway: MO stored':<34} {gw['mo']:>6} {gw['stored_s']:>8.2f} {gw['stored_per_s']:>8.0f}")
+    stored = f"{gw['mo']:>6} {gw['stored_s']:>8.2f} {gw['stored_per_s']:>8.0f}"
+    print(f"{'Kannel -> gateway: MO stored':<34} {stored}")
     print(
         f"{'Kannel -> gateway -> reply at SMSC':<34} {gw['mo']:>6} {gw['seconds']:>8.2f}"
         f" {gw['e2e_per_s']:>8.0f} {gw['lost']:>5}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing
 import os
 import secrets
@@ -311,6 +312,25 @@ def print_table(results: list[Result], warmup: float) -> None:
         )
 
 
+def write_json(path: Path, results: list[Result], args: argparse.Namespace, checks_ok: bool) -> None:
+    """The table as JSON: one entry per run (route, db, gunicorn setting, rate, latency)."""
+    runs = [
+        {
+            "route": r.route,
+            "db": r.db,
+            "server": r.server,
+            "per_s": r.rate(),
+            "p50_ms": r.percentile(0.50),
+            "p99_ms": r.percentile(0.99),
+            "errors": r.errors,
+        }
+        for r in results
+    ]
+    setup = {"concurrency": args.concurrency, "seconds": args.seconds, "warmup": args.warmup}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"runs": runs, "checks_ok": checks_ok, "setup": setup}, indent=2))
+
+
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -329,6 +349,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     p.add_argument("--pg-url", default=PG_URL, help=f"PostgreSQL database to wipe and use (default {PG_URL})")
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args()
     if not (
         0 < args.seconds <= 300
@@ -383,6 +404,8 @@ def main() -> int:
         f" {args.concurrency} client processes, {args.warmup:g} s warm-up +"
         f" {args.seconds:g} s; client CPU is % of one core over warm-up + window"
     )
+    if args.json:
+        write_json(args.json, results, args, all_ok)
     return 0 if all_ok else 1
 
 

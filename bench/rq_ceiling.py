@@ -115,7 +115,8 @@ def main() -> int:
     print(f"{'RQ no-op ceiling':<20} {'jobs':>6} {'seconds':>8} {'jobs/s':>8}")
     print(f"{'drain':<20} {out['done']:>6} {out['drain_s']:>8.2f} {out['drain_per_s']:>8.0f}")
     print(f"{'wall (incl. start)':<20} {out['done']:>6} {out['wall_s']:>8.2f} {out['wall_per_s']:>8.0f}")
-    print(f"\nrq worker-pool -n {args.workers} -w rq.worker.SimpleWorker --burst, {args.jobs} jobs enqueued first")
+    pool = f"rq worker-pool -n {args.workers} -w rq.worker.SimpleWorker --burst"
+    print(f"\n{pool}, {args.jobs} jobs enqueued first")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2))

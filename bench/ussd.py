@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing
 import os
 import random
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from receiver import start_gunicorn, stop_servers  # noqa: E402
+from receiver import Server, start_gunicorn, stop_servers  # noqa: E402
 from redis import Redis  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -133,13 +134,28 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def report(name: str, rows: list, seconds: float) -> None:
-    kinds = ["all", *dict.fromkeys(k for k, _, _ in rows)]
-    for kind in kinds:
+def summarise(rows: list, seconds: float) -> dict[str, dict]:
+    """Per step kind (and "all"): steps, steps/s, p50 and p99 in ms, errors."""
+    out = {}
+    for kind in ["all", *dict.fromkeys(k for k, _, _ in rows)]:
         lat = [t for k, t, _ in rows if kind in ("all", k)]
         errors = sum(1 for k, _, ok in rows if kind in ("all", k) and not ok)
-        rate, p50, p99 = len(lat) / seconds, pct(lat, 0.5), pct(lat, 0.99)
-        print(f"{name:8} {kind:8} {len(lat):8} {rate:9.1f} {p50:8.2f} {p99:8.2f} {errors:6}")
+        out[kind] = {
+            "steps": len(lat),
+            "per_s": len(lat) / seconds,
+            "p50_ms": pct(lat, 0.5),
+            "p99_ms": pct(lat, 0.99),
+            "errors": errors,
+        }
+    return out
+
+
+def report(name: str, rows: list, seconds: float) -> None:
+    for kind, s in summarise(rows, seconds).items():
+        print(
+            f"{name:8} {kind:8} {s['steps']:8} {s['per_s']:9.1f} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f}"
+            f" {s['errors']:6}"
+        )
 
 
 def seed_report(db_url: str) -> str:
@@ -168,6 +184,7 @@ def main() -> int:
     p.add_argument("--think", type=float, default=1.0, help="seconds a citizen takes per screen (0: none)")
     p.add_argument("--procs", type=int, default=5, help="client processes the sessions are spread over")
     p.add_argument("--db-url", default="", help="gateway database (default: a new SQLite file)")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     redis = Redis.from_url(REDIS_URL)
@@ -176,7 +193,7 @@ def main() -> int:
             tmp_path = Path(tmp)
             (tmp_path / "bare_ussd.py").write_text(BARE_APP)
             env = dict(os.environ)
-            port = start_gunicorn("bare_ussd:app", tmp_path, args.workers, env, tmp_path / "bare.log")
+            port = start_gunicorn("bare_ussd:app", tmp_path, Server(args.workers), env, tmp_path / "bare.log")
             bare = load(port, "1234567890", args)
             stop_servers()
 
@@ -188,7 +205,7 @@ def main() -> int:
             number = seed_report(db_url)
             env.update(DATABASE_URL=db_url, REDIS_URL=REDIS_URL, GATEWAY_QUEUE="bench-ussd")
             env.update(GATEWAY_INBOUND_TOKEN=TOKEN, GATEWAY_OUTBOUND="log")
-            port = start_gunicorn("wsgi:app", ROOT, args.workers, env, tmp_path / "gateway.log")
+            port = start_gunicorn("wsgi:app", ROOT, Server(args.workers), env, tmp_path / "gateway.log")
             gateway = load(port, number, args)
             stop_servers()
     finally:
@@ -202,6 +219,11 @@ def main() -> int:
         f" workers, think time {args.think:g} s, {args.warmup:g} s warm-up + {args.seconds:g} s, gateway on"
         f" {'SQLite' if not args.db_url else args.db_url.split('://')[0]}, no RQ worker running"
     )
+    if args.json:
+        out = {"sessions": args.sessions, "workers": args.workers, "think": args.think}
+        out |= {"bare": summarise(bare, args.seconds), "gateway": summarise(gateway, args.seconds)}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2))
     errors = sum(1 for _, _, ok in gateway if not ok)
     return 1 if errors else 0
 

@@ -8,6 +8,7 @@ re-enqueue) files one report and queues one reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -62,12 +63,15 @@ def handle(rt: Runtime, s: Session, msg: InboundMessage) -> Handled:
     return Handled(outcome, reply_id)
 
 
-def after_commit(rt: Runtime, handled: list[Handled]) -> None:
+def after_commit(
+    rt: Runtime, handled: list[Handled], out_of_time: Callable[[], bool] = lambda: False
+) -> None:
     """Send the committed replies now, from this job (if this process dies first, they are
-    QUEUED rows the sweeper sends), and kick the complaint-system webhooks."""
+    QUEUED rows the sweeper sends; when the job is out of time, send jobs take the rest), and kick the
+    complaint-system webhooks."""
     reply_ids = [h.reply_id for h in handled if h.reply_id is not None]
     if reply_ids:
-        send_batch(rt, reply_ids)
+        send_batch(rt, reply_ids, out_of_time)
     if any(h.outcome in ("REPORT", "REPLY") for h in handled):
         upstream.kick(rt)  # send the new reports' or BALAS's webhooks (no-op when the link is off)
 

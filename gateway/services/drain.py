@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
@@ -50,21 +51,25 @@ def drain_inbound(rt: Runtime, clock=time.monotonic) -> DrainResult:
     except RedisError as exc:  # the job came from Redis; losing it now only costs a duplicate drain
         log.warning("could not clear the inbound bell: %s", exc)
     deadline = clock() + rt.settings.job_timeout / 3
+
+    def out_of_time() -> bool:
+        return clock() >= deadline
+
     result = DrainResult()
     skip: set[int] = set()
     while True:
-        handled = _drain_batch(rt, skip, result)
+        handled = _drain_batch(rt, skip, result, out_of_time)
         if not handled:
             return result
         result.handled += handled
         result.batches += 1
-        if clock() >= deadline:
+        if out_of_time():
             enqueue_drain(rt.queue)
             result.continued = True
             return result
 
 
-def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult) -> int:
+def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: Callable[[], bool]) -> int:
     """Handle one batch in one transaction and send its replies; how many MOs it handled.
     If the batch fails for any reason but the database being unreachable, its MOs are
     handled one by one, so one bad MO cannot hold up the others."""
@@ -80,7 +85,7 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult) -> int:
     except Exception as exc:
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), type(exc).__name__)
         return _one_by_one(rt, ids, skip, result)
-    conversation.after_commit(rt, handled)
+    conversation.after_commit(rt, handled, out_of_time)
     return len(ids)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -76,17 +77,20 @@ def send_outbound(rt: Runtime, outbound_id: int) -> str:
     return _send_chunk(rt, [outbound_id])[outbound_id]
 
 
-def send_batch(rt: Runtime, outbound_ids: list[int]) -> dict[int, str]:
+def send_batch(
+    rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool] = lambda: False
+) -> dict[int, str]:
     """Send attempts for several QUEUED MTs, `send_concurrency` requests in flight at a time
-    (a drain's replies). At the first chunk with a retryable failure the aggregator is in
-    trouble: the rest are handed to send jobs, which back off one by one, instead of holding
-    this job for a timeout per chunk. Returns what happened to each."""
+    (a drain's replies). The rest are handed to send jobs (one each) when a chunk meets a
+    retryable failure (the aggregator is in trouble: send jobs back off one by one instead
+    of this job waiting out a timeout per chunk) or when the calling job is `out_of_time`
+    (it must finish well inside its timeout). Returns what happened to each."""
     outcomes: dict[int, str] = {}
     size = rt.settings.send_concurrency
     for start in range(0, len(outbound_ids), size):
         outcomes.update(_send_chunk(rt, outbound_ids[start : start + size]))
-        if "retry" in outcomes.values():
-            rest = outbound_ids[start + size :]
+        rest = outbound_ids[start + size :]
+        if rest and ("retry" in outcomes.values() or out_of_time()):
             enqueue_send(rt.queue, rest)
             outcomes.update(dict.fromkeys(rest, "handed-off"))
             break

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -310,7 +311,8 @@ def test_a_drain_whose_time_is_up_hands_over_to_a_fresh_job(client, rt, run_jobs
     for n in range(5):
         post_mo(client, f"LAPOR jalan berlubang nomor {n}", msg_id=f"t-{n}")
     rt.redis.flushdb()  # forget the receiver's drain job; count only the successor
-    ticks = iter([0.0, rt.settings.job_timeout])  # the deadline passes during the first batch
+    # The deadline passes during the first batch.
+    ticks = itertools.chain([0.0], itertools.repeat(float(rt.settings.job_timeout)))
     result = drain.drain_inbound(_with(rt, drain_batch=2), clock=lambda: next(ticks))
     assert (result.handled, result.batches, result.continued) == (2, 1, True)
     [job] = rt.queue.jobs

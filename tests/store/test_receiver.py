@@ -44,6 +44,14 @@ def test_a_burst_of_mos_rings_the_bell_once_and_one_drain_handles_them_all(clien
     assert len(rt.queue.jobs) == 1
 
 
+def test_a_stored_mo_gets_its_defaults_and_is_committed_before_the_answer(client, rt):
+    resp = post_mo(client, "LAPOR lampu jalan mati", msg_id="agg-defaults")
+    [row_id] = resp.get_json()["ids"]
+    with rt.engine.connect() as conn:  # another connection: only committed rows are visible
+        row = conn.execute(select(InboundMessage).where(InboundMessage.id == row_id)).one()
+    assert row.status == "PENDING" and row.received_at is not None and row.report_id is None
+
+
 def test_json_body_is_accepted(client, rt):
     body = {
         "from": "+6281234567890",

@@ -42,6 +42,19 @@ def test_other_numbers_are_refused(raw):
         normalise_msisdn(raw)
 
 
+def test_repeated_numbers_get_the_same_answer_every_time():
+    """Answers are cached: a refusal must still raise (with its reason), every time."""
+    for _ in range(3):
+        assert normalise_msisdn("0812-3456-7890") == "+6281234567890"
+        with pytest.raises(InvalidNumber, match="region"):
+            normalise_msisdn("+14155550100")
+        with pytest.raises(InvalidNumber, match="subscriber"):
+            normalise_msisdn("08001234567")
+    assert normalise_msisdn("+6591234567", "SG") == "+6591234567"  # the region is part of the key
+    with pytest.raises(InvalidNumber):
+        normalise_msisdn("+6591234567", "ID")
+
+
 def test_mask_keeps_prefix_and_last_digits_only():
     assert mask_msisdn("+6281234567890") == "+62812****890"
     assert "4567" not in mask_msisdn("+6281234567890")
