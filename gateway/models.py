@@ -91,6 +91,9 @@ class InboundMessage(Base):
     report_id: Mapped[int | None] = mapped_column(
         ForeignKey("reports.id", use_alter=True, name="fk_inbound_report")
     )
+    # Set through the object, so a batch of MOs and their new reports is written in one
+    # flush (bulk INSERTs) instead of a flush per report to learn its id.
+    report: Mapped[Report | None] = relationship(foreign_keys=[report_id])
 
 
 class Report(Base):
@@ -166,6 +169,7 @@ class OutboundMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    report: Mapped[Report | None] = relationship()
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -223,6 +227,7 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(255))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    report: Mapped[Report | None] = relationship()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -34,36 +35,45 @@ class Sender:
         return self._local.session
 
     def submit_many(
-        self, reqs: list[SendRequest], lanes: list[str] | None = None
-    ) -> list[SendResponse | SendError]:
+        self,
+        reqs: list[SendRequest],
+        read: Callable[[int, SendResponse], str],
+        lanes: list[str] | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> list[str | SendError | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
-        CPU, is what limits sends); each answer or SendError in the order given. Requests in
+        CPU, is what limits sends); `read(i, response)` turns request i's answer into the
+        aggregator's message id or raises SendError. Returns, in the order given, each id or
+        SendError, or None for a request not made. Requests in
         the same lane (one citizen's number) go one after another, in order, so a citizen's
-        replies reach the aggregator in the order they were written."""
+        replies reach the aggregator in the order they were written. Once one fails in a
+        retryable way (the aggregator is in trouble) or `keep_going()` turns false, requests
+        not yet started are not made: None, so at most one timeout per lane is waited out."""
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
+        answers: list[str | SendError | None] = [None] * len(reqs)
+        trouble = threading.Event()
 
-        def run(indices: list[int]) -> list[tuple[int, SendResponse | SendError]]:
-            return [(i, self._answer(reqs[i])) for i in indices]
+        def run(indices: list[int]) -> None:
+            for i in indices:
+                if trouble.is_set() or not keep_going():
+                    return
+                try:
+                    answers[i] = read(i, self.submit(reqs[i]))
+                except SendError as exc:
+                    answers[i] = exc
+                    if exc.retryable:
+                        trouble.set()
 
         if len(by_lane) <= 1 or self.concurrency <= 1:
-            done = [run(indices) for indices in by_lane.values()]
+            for indices in by_lane.values():
+                run(indices)
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="send")
-            done = list(self._pool.map(run, by_lane.values()))
-        answers: list = [None] * len(reqs)
-        for lane_answers in done:
-            for i, answer in lane_answers:
-                answers[i] = answer
+            list(self._pool.map(run, by_lane.values()))
         return answers
-
-    def _answer(self, req: SendRequest) -> SendResponse | SendError:
-        try:
-            return self.submit(req)
-        except SendError as exc:
-            return exc
 
     def submit(self, req: SendRequest) -> SendResponse:
         """Make the request; raise SendError(retryable=True) when the network fails."""

@@ -28,8 +28,11 @@ def file(
     source_key: str,
     channel: str,
     inbound_id: int | None = None,
+    fresh: bool = False,
 ) -> Report:
-    """File the report once per source, and queue its `report.created` webhook."""
+    """File the report once per source, and queue its `report.created` webhook. `fresh`: the
+    caller holds the source's lock and knows nothing was filed for it yet (a drain's batch),
+    so nothing is looked up and nothing is flushed until the commit."""
     report = file_report(
         s,
         msisdn=msisdn,
@@ -38,8 +41,9 @@ def file(
         source_key=source_key,
         channel=channel,
         inbound_id=inbound_id,
+        fresh=fresh,
     )
-    upstream.report_created(s, rt, report)
+    upstream.report_created(s, rt, report, fresh=fresh)
     return report
 
 

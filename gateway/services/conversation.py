@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from gateway.models import INBOUND_DONE, InboundMessage, OutboundMessage, as_utc
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
 from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
-from gateway.services.flood import SILENT, WARN, check_flood
+from gateway.services.flood import SILENT, WARN, check_floods
 from gateway.services.outbox import queue_message, send_batch
 
 log = logging.getLogger("gateway.conversation")
@@ -27,74 +28,85 @@ log = logging.getLogger("gateway.conversation")
 
 @dataclass(frozen=True)
 class Handled:
-    """What handling one MO did: the command kind (or why nothing was done) and the id of
-    the reply to send after the commit, if one is waiting."""
+    """What handling one MO did: the command kind (or why nothing was done) and the reply
+    to send after the commit, if one is waiting (its id is known once flushed)."""
 
     outcome: str
-    reply_id: int | None
+    reply: OutboundMessage | None
+
+    @property
+    def reply_id(self) -> int | None:
+        return self.reply.id if self.reply is not None else None
 
 
 def process_inbound(rt: Runtime, inbound_id: int) -> str:
     """Handle one stored MO in a transaction of its own, then send its reply; return the
-    command kind handled (or why nothing was done). The drain's fallback for a batch that
-    failed, one MO at a time."""
+    command kind handled (or why nothing was done). The drain's careful path for a batch
+    that failed, one MO at a time: every write looks for an earlier one first."""
     with rt.transaction() as s:
         msg = s.get(InboundMessage, inbound_id, with_for_update=True)
         if msg is None:
             return "missing"
-        handled = handle(rt, s, msg)
+        [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != INBOUND_DONE else [None]
+        handled = _handle(rt, s, msg, verdict, fresh=False)
     after_commit(rt, [handled])
     return handled.outcome
 
 
-def handle(rt: Runtime, s: Session, msg: InboundMessage) -> Handled:
+def handle_batch(rt: Runtime, s: Session, msgs: list[InboundMessage]) -> list[Handled]:
+    """Handle PENDING MOs the caller has claimed (row-locked) in its transaction: one Redis
+    round trip for their flood counts, and new rows written in one flush at commit, without
+    looking for earlier ones (a claimed PENDING MO has none; if that were ever wrong, a
+    unique key fails the batch and the drain redoes it with `process_inbound`)."""
+    verdicts = check_floods(rt, [_flood_key(m) for m in msgs])
+    return [_handle(rt, s, m, v, fresh=True) for m, v in zip(msgs, verdicts, strict=True)]
+
+
+def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, fresh: bool) -> Handled:
     """Act on one MO and queue its reply, inside the caller's transaction. An MO already
-    done is not acted on again; its reply is only handed back if it was never sent."""
+    done is not acted on again; its reply is only handed back if it was never sent. A
+    flooding number gets one warning, then nothing: its texts stay stored for the record
+    but are not acted on."""
     if msg.status == INBOUND_DONE:
         reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
-        return Handled("already-done", reply.id if reply and reply.status == "QUEUED" else None)
-    outcome, text = _respond(rt, s, msg)
-    reply_id = None
+        return Handled("already-done", reply if reply and reply.status == "QUEUED" else None)
+    if verdict in (WARN, SILENT):
+        outcome, text = "FLOOD", replies.flood_warning() if verdict == WARN else None
+    else:
+        command = parse_command(msg.text)
+        outcome, text = command.kind, answer(rt, s, msg, command, fresh)
+    reply = None
     if text is not None:
-        reply_id = queue_message(
-            s, rt, _reply_key(msg), msg.msisdn, text, inbound_id=msg.id, report_id=msg.report_id
-        ).id
+        reply = queue_message(
+            s, rt, _reply_key(msg), msg.msisdn, text, fresh=fresh, inbound_id=msg.id, report=msg.report
+        )
     msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
-    return Handled(outcome, reply_id)
+    return Handled(outcome, reply)
 
 
 def after_commit(
     rt: Runtime, handled: list[Handled], out_of_time: Callable[[], bool] = lambda: False
 ) -> None:
     """Send the committed replies now, from this job (if this process dies first, they are
-    QUEUED rows the sweeper sends; when the job is out of time, send jobs take the rest), and kick the
-    complaint-system webhooks."""
-    reply_ids = [h.reply_id for h in handled if h.reply_id is not None]
+    QUEUED rows the sweeper sends; when the job is out of time, send jobs take the rest),
+    and kick the complaint-system webhooks."""
+    reply_ids = [h.reply_id for h in handled if h.reply is not None]
     if reply_ids:
         send_batch(rt, reply_ids, out_of_time)
     if any(h.outcome in ("REPORT", "REPLY") for h in handled):
         upstream.kick(rt)  # send the new reports' or BALAS's webhooks (no-op when the link is off)
 
 
-def _respond(rt: Runtime, s: Session, msg: InboundMessage) -> tuple[str, str | None]:
-    """(what was done, reply text or None). A flooding number gets one warning, then nothing:
-    its texts stay stored for the record but are not acted on."""
-    received_at = as_utc(msg.received_at)
-    verdict = check_flood(rt, msg.msisdn, msg.id, received_at)
-    if verdict == WARN:
-        return "FLOOD", replies.flood_warning()
-    if verdict == SILENT:
-        return "FLOOD", None
-    command = parse_command(msg.text)
-    return command.kind, answer(rt, s, msg, command)
+def _flood_key(msg: InboundMessage) -> tuple[str, int, datetime]:
+    return msg.msisdn, msg.id, as_utc(msg.received_at)
 
 
 def _reply_key(msg: InboundMessage) -> str:
     return f"reply:{msg.id}"
 
 
-def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> str:
-    """Act on the command and return the reply text."""
+def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command, fresh: bool = False) -> str:
+    """Act on the command and return the reply text (`fresh`: see handle_batch)."""
     short_code = rt.settings.short_code
     if command.kind == "HELP":
         return replies.help_text(short_code)
@@ -110,8 +122,9 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
             source_key=f"sms:{msg.id}",
             channel="SMS",
             inbound_id=msg.id,
+            fresh=fresh,
         )
-        msg.report_id = report.id
+        msg.report = report
         return replies.report_filed(report.tracking_no, report.privacy, short_code)
     # CHECK and REPLY both name a report the sender must own.
     if command.problem == "MISSING_NUMBER":
@@ -123,7 +136,7 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command) -> st
         return replies.throttled()
     if report is None:
         return replies.not_found(command.tracking_no)
-    msg.report_id = report.id
+    msg.report = report
     if command.kind == "CHECK":
         return replies.status_for_owner(report.tracking_no, report.status, citizen.status_day(report))
     if command.problem == "MISSING_TEXT":

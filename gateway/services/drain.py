@@ -79,7 +79,7 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: 
             take_write_lock(s)
             batch = _claim_pending(s, rt.settings.drain_batch, skip)
             ids = [m.id for m in batch]
-            handled = [conversation.handle(rt, s, m) for m in batch]
+            handled = conversation.handle_batch(rt, s, batch)
     except OperationalError:
         raise  # the database is down: the job fails, the MOs stay PENDING, the sweeper retries
     except Exception as exc:

@@ -24,35 +24,41 @@ def flood_verdict(count_in_window: int, limit: int) -> str:
     return WARN if count_in_window == limit + 1 else SILENT
 
 
-def texts_in_window(rt: Runtime, msisdn: str, inbound_id: int, received_at: datetime) -> int:
-    """How many texts this number sent in the window ending at this one (this one included).
-    A sorted set per number, member = MO id, score = time received: adding the same MO twice
-    changes nothing, so reruns and out-of-order processing count each MO once."""
+def texts_in_window(rt: Runtime, texts: list[tuple[str, int, datetime]]) -> list[int]:
+    """For each (number, MO id, time received): how many texts that number sent in the window
+    ending at that one (that one included). A sorted set per number, member = MO id, score =
+    time received: adding the same MO twice changes nothing, so reruns and out-of-order
+    processing count each MO once, and a batch is counted in one round trip (a count only
+    covers scores up to its own time, so later texts of the batch do not inflate it)."""
     window = rt.settings.flood_window
-    key = f"gw:flood:{msisdn}"
-    at = received_at.timestamp()
-    with rt.redis.pipeline() as p:
-        p.zadd(key, {str(inbound_id): at})
-        p.zremrangebyscore(key, "-inf", at - 2 * window)
-        p.zcount(key, at - window, at)
-        p.expire(key, 2 * window)
-        count = p.execute()[2]
-    return count
+    with rt.redis.pipeline(transaction=False) as p:
+        for msisdn, inbound_id, received_at in texts:
+            key, at = f"gw:flood:{msisdn}", received_at.timestamp()
+            p.zadd(key, {str(inbound_id): at})
+            p.zremrangebyscore(key, "-inf", at - 2 * window)
+            p.expire(key, 2 * window)
+        for msisdn, _, received_at in texts:
+            at = received_at.timestamp()
+            p.zcount(f"gw:flood:{msisdn}", at - window, at)
+        answers = p.execute()
+    return answers[3 * len(texts) :]
 
 
-def check_flood(rt: Runtime, msisdn: str, inbound_id: int, received_at: datetime) -> str:
-    """OK, WARN or SILENT for this MO. Fails open: without Redis every text is answered."""
+def check_floods(rt: Runtime, texts: list[tuple[str, int, datetime]]) -> list[str]:
+    """OK, WARN or SILENT for each (number, MO id, time received). Fails open: without Redis
+    every text is answered."""
     try:
-        count = texts_in_window(rt, msisdn, inbound_id, received_at)
+        counts = texts_in_window(rt, texts)
     except RedisError:
-        return OK
-    verdict = flood_verdict(count, rt.settings.flood_limit)
-    if verdict != OK:
-        log.warning(
-            "flood from %s: text %d in %ss -> %s",
-            mask_msisdn(msisdn),
-            count,
-            rt.settings.flood_window,
-            verdict,
-        )
-    return verdict
+        return [OK] * len(texts)
+    verdicts = [flood_verdict(count, rt.settings.flood_limit) for count in counts]
+    for (msisdn, _, _), count, verdict in zip(texts, counts, verdicts, strict=True):
+        if verdict != OK:
+            log.warning(
+                "flood from %s: text %d in %ss -> %s",
+                mask_msisdn(msisdn),
+                count,
+                rt.settings.flood_window,
+                verdict,
+            )
+    return verdicts

@@ -43,12 +43,15 @@ def backoff_delay(
 
 
 def queue_message(
-    s: Session, rt: Runtime, dedupe_key: str, msisdn: str, text: str, **fields
+    s: Session, rt: Runtime, dedupe_key: str, msisdn: str, text: str, fresh: bool = False, **fields
 ) -> OutboundMessage:
-    """Create the MT for `dedupe_key` unless it already exists (then return that one)."""
-    existing = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key))
-    if existing is not None:
-        return existing
+    """Create the MT for `dedupe_key` unless it already exists (then return that one).
+    `fresh`: the caller knows it does not (a drain's batch), so it is neither looked up nor
+    flushed now; its id is known after the commit (the unique key still guards)."""
+    if not fresh:
+        existing = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
     out = OutboundMessage(
         dedupe_key=dedupe_key,
         aggregator=rt.settings.outbound,
@@ -58,7 +61,8 @@ def queue_message(
         **fields,
     )
     s.add(out)
-    s.flush()
+    if not fresh:
+        s.flush()
     return out
 
 
@@ -74,49 +78,30 @@ class _Claimed:
 
 def send_outbound(rt: Runtime, outbound_id: int) -> str:
     """One send attempt for a QUEUED message. Returns what happened (for logs and tests)."""
-    return _send_chunk(rt, [outbound_id])[outbound_id]
+    return send_batch(rt, [outbound_id])[outbound_id]
 
 
 def send_batch(
     rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool] = lambda: False
 ) -> dict[int, str]:
-    """Send attempts for several QUEUED MTs, `send_concurrency` requests in flight at a time
-    (a drain's replies). The rest are handed to send jobs (one each) when a chunk meets a
-    retryable failure (the aggregator is in trouble: send jobs back off one by one instead
-    of this job waiting out a timeout per chunk) or when the calling job is `out_of_time`
-    (it must finish well inside its timeout). Returns what happened to each."""
-    outcomes: dict[int, str] = {}
-    size = rt.settings.send_concurrency
-    for start in range(0, len(outbound_ids), size):
-        outcomes.update(_send_chunk(rt, outbound_ids[start : start + size]))
-        rest = outbound_ids[start + size :]
-        if rest and ("retry" in outcomes.values() or out_of_time()):
-            enqueue_send(rt.queue, rest)
-            outcomes.update(dict.fromkeys(rest, "handed-off"))
-            break
-    return outcomes
-
-
-def _send_chunk(rt: Runtime, outbound_ids: list[int]) -> dict[int, str]:
-    """Claim the due QUEUED ones (one transaction), submit them concurrently, record every
-    answer (one transaction)."""
+    """Send attempts for the due QUEUED ones of these MTs (a drain's replies): claimed in one
+    transaction, submitted `send_concurrency` at a time, answers recorded in one transaction.
+    Those the sender did not get to (the aggregator failed retryably, or the calling job ran
+    `out_of_time`) go back to QUEUED with the attempt not counted and are handed to send
+    jobs, which back off one by one. Returns what happened to each."""
     outcomes = dict.fromkeys(outbound_ids, "skipped")
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:
         return outcomes
     settings = rt.settings
     answers = rt.sender.submit_many(
-        [c.aggregator.build_send(c.sms, settings) for c in claimed], lanes=[c.sms.to for c in claimed]
+        [c.aggregator.build_send(c.sms, settings) for c in claimed],
+        read=lambda i, response: claimed[i].aggregator.read_send_response(response) or "",
+        lanes=[c.sms.to for c in claimed],
+        keep_going=lambda: not out_of_time(),
     )
-    results: list[tuple[_Claimed, str | SendError]] = []
-    for c, answer in zip(claimed, answers, strict=True):
-        try:
-            if isinstance(answer, SendError):
-                raise answer
-            results.append((c, c.aggregator.read_send_response(answer) or ""))
-        except SendError as exc:
-            results.append((c, exc))
-    retries = _record(rt, results, outcomes)
+    retries = _record(rt, list(zip(claimed, answers, strict=True)), outcomes)
+    enqueue_send(rt.queue, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
     for oid, delay in retries:
         enqueue_send(rt.queue, [oid], delay=delay)
     return outcomes
@@ -147,10 +132,11 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
 
 
 def _record(
-    rt: Runtime, results: list[tuple[_Claimed, str | SendError]], outcomes: dict[int, str]
+    rt: Runtime, results: list[tuple[_Claimed, str | SendError | None]], outcomes: dict[int, str]
 ) -> list[tuple[int, float]]:
-    """Store each answer: ACCEPTED with the aggregator's id, or the failure (QUEUED for a
-    retry, FAILED for good). Returns the (id, delay) of the retries to schedule."""
+    """Store each answer: ACCEPTED with the aggregator's id, the failure (QUEUED for a
+    retry, FAILED for good), or, for a request not made (None), the claim undone. Returns
+    the (id, delay) of the retries to schedule."""
     settings, retries = rt.settings, []
     with rt.transaction() as s:
         rows = {
@@ -164,6 +150,11 @@ def _record(
         accepted = []
         for c, result in results:
             out = rows[c.id]
+            if result is None:
+                if out.status == "SENDING":
+                    out.status, out.attempts = "QUEUED", out.attempts - 1
+                outcomes[c.id] = "handed-off"
+                continue
             if isinstance(result, SendError):
                 retry, delay = _note_failure(out, c.attempt, result, settings)
                 outcomes[c.id] = "retry" if retry else "failed"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.models import Report, ReportEvent
+from gateway.models import Report, ReportEvent, utcnow
 from gateway.parsers import new_tracking_number
 
 TRACKING_NO_ATTEMPTS = 5
@@ -21,22 +21,21 @@ def file_report(
     source_key: str,
     channel: str = "SMS",
     inbound_id: int | None = None,
+    fresh: bool = False,
 ) -> Report:
     """File a report once per `source_key` (the MO or USSD session that asked for it): a rerun
-    returns the report already filed."""
+    returns the report already filed. `fresh` (a drain's batch: nothing was filed for this
+    source yet) skips that look-up and the savepoint, and leaves the INSERTs to the commit's
+    one flush; a tracking-number collision then fails the batch, which is redone carefully."""
+    if fresh:
+        report = _new_report(msisdn, text, privacy, channel, source_key, inbound_id)
+        s.add(report)
+        return report
     existing = s.scalar(select(Report).where(Report.source_key == source_key))
     if existing is not None:
         return existing
     for _ in range(TRACKING_NO_ATTEMPTS):
-        report = Report(
-            tracking_no=new_tracking_number(),
-            msisdn=msisdn,
-            text=text,
-            privacy=privacy,
-            channel=channel,
-            source_key=source_key,
-            source_inbound_id=inbound_id,
-        )
+        report = _new_report(msisdn, text, privacy, channel, source_key, inbound_id)
         try:
             # A savepoint: a tracking-number collision (1 in 10^9 per report) retries a
             # fresh number without losing the surrounding transaction.
@@ -50,18 +49,40 @@ def file_report(
             if existing is not None:
                 return existing
             continue
-        s.add(
-            ReportEvent(
-                report_id=report.id,
-                kind="CREATED",
-                text=text,
-                status=report.status,
-                source_key=source_key,
-                inbound_id=inbound_id,
-            )
-        )
         return report
     raise RuntimeError("could not allocate a unique tracking number")
+
+
+def _new_report(
+    msisdn: str, text: str, privacy: str, channel: str, source_key: str, inbound_id: int | None
+) -> Report:
+    """A new report with a fresh tracking number and its CREATED timeline event, both timed
+    now (not at the flush, which in a batch comes after the reply is queued: the timeline
+    orders by time)."""
+    now = utcnow()
+    report = Report(
+        tracking_no=new_tracking_number(),
+        msisdn=msisdn,
+        text=text,
+        privacy=privacy,
+        status="RECEIVED",
+        channel=channel,
+        source_key=source_key,
+        source_inbound_id=inbound_id,
+        created_at=now,
+        updated_at=now,
+    )
+    report.events.append(
+        ReportEvent(
+            kind="CREATED",
+            text=text,
+            status="RECEIVED",
+            source_key=source_key,
+            inbound_id=inbound_id,
+            created_at=now,
+        )
+    )
+    return report
 
 
 def find_own_report(s: Session, tracking_no: str, msisdn: str) -> Report | None:

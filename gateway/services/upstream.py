@@ -55,18 +55,23 @@ def enabled(rt: Runtime) -> bool:
     return bool(rt.settings.upstream_url)
 
 
-def _queue(s: Session, rt: Runtime, event_id: str, event_type: str, report: Report, data: dict) -> None:
+def _queue(
+    s: Session, rt: Runtime, event_id: str, event_type: str, report: Report, data: dict, fresh: bool = False
+) -> None:
+    """Add the webhook row once per event id (`fresh`: the caller knows it is new; no
+    look-up, and the INSERT waits for the commit's flush)."""
     if not enabled(rt):
         return
-    if s.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id)) is not None:
+    if not fresh and s.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id)):
         return
     envelope = {"id": event_id, "type": event_type, "occurred_at": iso(utcnow()), "data": data}
     body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-    s.add(WebhookDelivery(event_id=event_id, event_type=event_type, body=body, report_id=report.id))
-    s.flush()
+    s.add(WebhookDelivery(event_id=event_id, event_type=event_type, body=body, report=report))
+    if not fresh:
+        s.flush()
 
 
-def report_created(s: Session, rt: Runtime, report: Report) -> None:
+def report_created(s: Session, rt: Runtime, report: Report, fresh: bool = False) -> None:
     """Queue `report.created` for a new report (inside the transaction that filed it)."""
     data = {
         "tracking_no": report.tracking_no,
@@ -77,7 +82,7 @@ def report_created(s: Session, rt: Runtime, report: Report) -> None:
         "text": report.text,
         "created_at": iso(report.created_at or utcnow()),
     }
-    _queue(s, rt, f"report.created:{report.tracking_no}", "report.created", report, data)
+    _queue(s, rt, f"report.created:{report.tracking_no}", "report.created", report, data, fresh)
 
 
 def citizen_reply(s: Session, rt: Runtime, report: Report, event: ReportEvent) -> None:

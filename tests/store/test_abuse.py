@@ -53,9 +53,23 @@ def test_flood_count_is_idempotent_when_a_job_reruns(client, rt, run_jobs, fake_
         received = row.received_at
     from gateway.models import as_utc
 
-    first = texts_in_window(rt, "+6281311112222", ids[0], as_utc(received))
-    again = texts_in_window(rt, "+6281311112222", ids[0], as_utc(received))
-    assert first == again == 1
+    first = texts_in_window(rt, [("+6281311112222", ids[0], as_utc(received))])
+    again = texts_in_window(rt, [("+6281311112222", ids[0], as_utc(received))])
+    assert first == again == [1]
+
+
+def test_a_batch_counts_each_text_at_its_own_time(rt):
+    """One round trip for a drain's batch gives the same counts as one call per text: a
+    text's count covers only texts up to its own time, not the later ones of the batch."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.services.flood import check_floods, texts_in_window
+
+    t0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    limit = rt.settings.flood_limit
+    batch = [("+6281311112222", n, t0 + timedelta(seconds=n)) for n in range(1, limit + 3)]
+    assert texts_in_window(rt, batch) == list(range(1, limit + 3))
+    assert check_floods(rt, batch)[limit - 1 :] == ["OK", "WARN", "SILENT"]
 
 
 @pytest.mark.parametrize(

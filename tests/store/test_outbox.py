@@ -161,3 +161,55 @@ def test_sweeper_unsticks_a_send_whose_worker_died(rt, run_jobs, fake_aggregator
     assert result.unstuck == 1 and result.outbound == 1
     run_jobs()
     assert outbox(rt)[0].status == "ACCEPTED"
+
+
+def _with_settings(rt, **changes):
+    return rt.__class__(**{**rt.__dict__, "settings": rt.settings.replace(**changes)})
+
+
+def test_a_batch_stops_at_the_first_retryable_failure_and_hands_the_rest_to_send_jobs(
+    rt, run_jobs, fake_aggregator
+):
+    """When the aggregator is in trouble a drain must not wait out a timeout per reply: the
+    sends not started go back to QUEUED, their attempt not counted, as send jobs."""
+    from gateway.services.outbox import send_batch
+
+    rt1 = _with_settings(rt, send_concurrency=1)  # one request at a time: a fixed order
+    ids = [new_mt(rt, f"b:{n}") for n in range(3)]
+    fake_aggregator.answer_next((503, "busy"))
+    outcomes = send_batch(rt1, ids)
+    assert outcomes == {ids[0]: "retry", ids[1]: "handed-off", ids[2]: "handed-off"}
+    assert len(fake_aggregator.requests) == 1
+    by_id = {o.id: o for o in outbox(rt)}
+    assert [(by_id[i].status, by_id[i].attempts) for i in ids] == [
+        ("QUEUED", 1),
+        ("QUEUED", 0),
+        ("QUEUED", 0),
+    ]
+    assert sorted(rt.queue.job_ids) == sorted(f"out-{i}" for i in ids[1:])
+    drain(run_jobs, rt)
+    assert {(o.status, o.attempts) for o in outbox(rt) if o.id != ids[0]} == {("ACCEPTED", 1)}
+
+
+def test_a_batch_out_of_time_sends_nothing_more(rt, fake_aggregator):
+    from gateway.services.outbox import send_batch
+
+    ids = [new_mt(rt, f"late:{n}") for n in range(3)]
+    assert set(send_batch(rt, ids, out_of_time=lambda: True).values()) == {"handed-off"}
+    assert fake_aggregator.requests == []
+    assert {(o.status, o.attempts) for o in outbox(rt)} == {("QUEUED", 0)}
+
+
+def test_one_numbers_replies_reach_the_aggregator_in_order(rt, fake_aggregator):
+    """Sends run concurrently, but never two to the same number at once: a citizen reads
+    the replies in the order they were written."""
+    from gateway.services.outbox import send_batch
+
+    ids = []
+    for n in range(12):
+        with rt.transaction() as s:
+            to = TO if n % 2 else f"+62812345600{n:02d}"
+            ids.append(queue_message(s, rt, f"o:{n}", to, f"balasan {n}").id)
+    assert set(send_batch(rt, ids).values()) == {"accepted"}
+    mine = [m["text"] for m in fake_aggregator.sent() if m["to"] == TO]
+    assert mine == [f"balasan {n}" for n in range(1, 12, 2)]

@@ -247,7 +247,7 @@ def test_a_send_job_popped_by_a_worker_killed_before_starting_it_is_swept(
 
 
 def test_a_drain_killed_mid_batch_leaves_its_mos_pending_for_the_next_drain(
-    client, rt, run_jobs, fake_aggregator
+    client, rt, run_jobs, fake_aggregator, monkeypatch
 ):
     """A batch commits whole or not at all: a drain that dies mid-batch (here, its first
     MO's handling raises) changes nothing, and the next drain files one report per MO."""
@@ -255,18 +255,18 @@ def test_a_drain_killed_mid_batch_leaves_its_mos_pending_for_the_next_drain(
 
     for n in range(3):
         post_mo(client, f"LAPOR saluran air tersumbat nomor {n}", msg_id=f"k-{n}")
-    real_handle = conversation.handle
+    real_answer = conversation.answer
 
-    def dies(rt_, s, msg):
-        real_handle(rt_, s, msg)
-        raise SystemExit("worker killed")  # not an Exception: no fallback, like a kill
+    def dies_on_the_last(rt_, s, msg, command, fresh=False):
+        text = real_answer(rt_, s, msg, command, fresh)
+        if msg.external_id == "k-2":
+            raise SystemExit("worker killed")  # not an Exception: no fallback, like a kill
+        return text
 
-    conversation.handle = dies
-    try:
-        with pytest.raises(SystemExit):
-            drain.drain_inbound(rt)
-    finally:
-        conversation.handle = real_handle
+    monkeypatch.setattr(conversation, "answer", dies_on_the_last)
+    with pytest.raises(SystemExit):
+        drain.drain_inbound(rt)
+    monkeypatch.setattr(conversation, "answer", real_answer)
     with rt.sessions() as s:
         assert {m.status for m in s.scalars(select(InboundMessage))} == {"PENDING"}
     assert reports(rt) == [] and outbox(rt) == []
@@ -274,7 +274,7 @@ def test_a_drain_killed_mid_batch_leaves_its_mos_pending_for_the_next_drain(
     assert len(reports(rt)) == 3 and len(fake_aggregator.sent()) == 3
 
 
-def test_one_bad_mo_does_not_hold_up_its_batch(client, rt, fake_aggregator, caplog):
+def test_one_bad_mo_does_not_hold_up_its_batch(client, rt, fake_aggregator, caplog, monkeypatch):
     """A batch that fails is redone one MO at a time: the good ones are answered, the bad
     one stays PENDING (retried by a later drain), and its text is not in the log."""
     from gateway.services import conversation, drain
@@ -283,18 +283,16 @@ def test_one_bad_mo_does_not_hold_up_its_batch(client, rt, fake_aggregator, capl
         post_mo(client, f"LAPOR got mampet rahasia{n}", msg_id=f"p-{n}").get_json()["ids"][0]
         for n in range(3)
     ]
-    real_handle = conversation.handle
+    real_answer = conversation.answer
 
-    def fails_on_second(rt_, s, msg):
+    def fails_on_second(rt_, s, msg, command, fresh=False):
         if msg.id == ids[1]:
             raise ValueError(f"cannot handle {msg.text}")
-        return real_handle(rt_, s, msg)
+        return real_answer(rt_, s, msg, command, fresh)
 
-    conversation.handle = fails_on_second
-    try:
-        result = drain.drain_inbound(rt)
-    finally:
-        conversation.handle = real_handle
+    monkeypatch.setattr(conversation, "answer", fails_on_second)
+    result = drain.drain_inbound(rt)
+    monkeypatch.setattr(conversation, "answer", real_answer)
     assert result.failed == [ids[1]]
     with rt.sessions() as s:
         assert [s.get(InboundMessage, i).status for i in ids] == ["DONE", "PENDING", "DONE"]
@@ -315,7 +313,32 @@ def test_a_drain_whose_time_is_up_hands_over_to_a_fresh_job(client, rt, run_jobs
     ticks = itertools.chain([0.0], itertools.repeat(float(rt.settings.job_timeout)))
     result = drain.drain_inbound(_with(rt, drain_batch=2), clock=lambda: next(ticks))
     assert (result.handled, result.batches, result.continued) == (2, 1, True)
-    [job] = rt.queue.jobs
-    assert job.func_name == "workers.jobs.drain_inbound"
+    # Its successor, and its batch's two replies as send jobs (no time left to send them).
+    assert sorted(job.func_name for job in rt.queue.jobs) == [
+        "workers.jobs.drain_inbound",
+        "workers.jobs.send_outbound",
+        "workers.jobs.send_outbound",
+    ]
     run_jobs()
     assert len(reports(rt)) == 5 and len(fake_aggregator.sent()) == 5
+
+
+def test_a_batch_that_meets_an_earlier_write_is_redone_carefully(client, rt, fake_aggregator):
+    """A drain's batch writes without looking first; if a row it writes already exists (say
+    a half-finished run wrote the reply), the unique key fails the batch and the careful
+    one-by-one path finds the row instead of writing a second one."""
+    from gateway.services import drain
+    from gateway.services.outbox import queue_message
+
+    ids = [
+        post_mo(client, f"LAPOR pohon tumbang nomor {n}", msg_id=f"e-{n}").get_json()["ids"][0]
+        for n in range(2)
+    ]
+    with rt.transaction() as s:
+        queue_message(s, rt, f"reply:{ids[0]}", "+6281234567890", "Balasan yang sudah ada")
+    result = drain.drain_inbound(rt)
+    assert (result.handled, result.failed) == (2, [])
+    with rt.sessions() as s:
+        assert [s.get(InboundMessage, i).status for i in ids] == ["DONE", "DONE"]
+    assert len(outbox(rt)) == 2
+    assert sorted(m["text"] == "Balasan yang sudah ada" for m in fake_aggregator.sent()) == [False, True]

@@ -58,6 +58,13 @@ def start_fake_aggregator(port: int = 0, on_send=None) -> FakeAggregator:
     fake: FakeAggregator
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as real aggregators (and Kannel) serve: the gateway's pooled sessions
+        # reuse connections instead of opening one per MT.
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the body waits for the
+        # client's delayed ACK (40 ms per request on a kept-alive connection).
+        disable_nagle_algorithm = True
+
         def log_message(self, *args):
             pass
 
