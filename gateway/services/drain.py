@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from gateway.db import take_write_lock
+from gateway.db import batch_lock
 from gateway.models import INBOUND_PENDING, InboundMessage
 from gateway.queueing import clear_bell, enqueue_drain
 from gateway.runtime import Runtime
@@ -75,8 +75,7 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: 
     handled one by one, so one bad MO cannot hold up the others."""
     ids: list[int] = []
     try:
-        with rt.transaction() as s:
-            take_write_lock(s)
+        with batch_lock(rt.engine), rt.transaction() as s:
             batch = _claim_pending(s, rt.settings.drain_batch, skip)
             ids = [m.id for m in batch]
             handled = conversation.handle_batch(rt, s, batch)

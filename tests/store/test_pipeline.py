@@ -342,3 +342,25 @@ def test_a_batch_that_meets_an_earlier_write_is_redone_carefully(client, rt, fak
         assert [s.get(InboundMessage, i).status for i in ids] == ["DONE", "DONE"]
     assert len(outbox(rt)) == 2
     assert sorted(m["text"] == "Balasan yang sudah ada" for m in fake_aggregator.sent()) == [False, True]
+
+
+def test_on_sqlite_a_drain_waits_for_another_drains_batch(client, rt, fake_aggregator, backend):
+    """SQLite has no row locks: a second drain must wait for the batch lock rather than
+    read the same PENDING rows (PostgreSQL skips locked rows instead)."""
+    import threading
+
+    from gateway.db import batch_lock
+    from gateway.services import drain
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL claims rows with FOR UPDATE SKIP LOCKED")
+    post_mo(client, "LAPOR lampu taman mati", msg_id="lock-1")
+    with batch_lock(rt.engine):
+        worker = threading.Thread(target=drain.drain_inbound, args=(rt,))
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive()
+        with rt.sessions() as s:
+            assert s.scalars(select(InboundMessage.status)).all() == ["PENDING"]
+    worker.join(10)
+    assert not worker.is_alive() and len(fake_aggregator.sent()) == 1
