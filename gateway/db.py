@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,11 +83,21 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def take_write_lock(session: Session) -> None:
-    """On SQLite, start the write transaction now, as BEGIN IMMEDIATE would: a no-op UPDATE
-    takes the database's single write lock, so two workers reading pending rows to change
-    them queue up instead of both reading the same rows (SQLite has no row locks; the
-    driver otherwise only begins at the first write). Elsewhere, nothing: PostgreSQL claims
-    rows with SELECT ... FOR UPDATE SKIP LOCKED."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE inbound_messages SET status = status WHERE 0"))
+@contextmanager
+def batch_lock(engine: Engine) -> Iterator[None]:
+    """Held by a drain while it claims and handles a batch of pending rows. On an SQLite
+    file, an exclusive flock beside it: SQLite has no row locks, so two workers would read
+    the same pending rows, and taking its write lock for the whole batch instead would keep
+    the receiver's inserts waiting that long (they only wait for the commit this way). The
+    kernel drops the lock if the worker dies. Elsewhere nothing: PostgreSQL claims rows with
+    SELECT ... FOR UPDATE SKIP LOCKED."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.batch-lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
