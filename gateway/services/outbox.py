@@ -84,11 +84,26 @@ def send_outbound(rt: Runtime, outbound_id: int) -> str:
 def send_batch(
     rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool] = lambda: False
 ) -> dict[int, str]:
-    """Send attempts for the due QUEUED ones of these MTs (a drain's replies): claimed in one
-    transaction, submitted `send_concurrency` at a time, answers recorded in one transaction.
-    Those the sender did not get to (the aggregator failed retryably, or the calling job ran
-    `out_of_time`) go back to QUEUED with the attempt not counted and are handed to send
-    jobs, which back off one by one. Returns what happened to each."""
+    """Send attempts for the due QUEUED ones of these MTs (a drain's replies), a chunk of
+    2 x `send_concurrency` at a time: claimed in one transaction, submitted concurrently,
+    answers recorded in one transaction. The chunk bounds what a worker killed mid-send
+    leaves accepted by the aggregator but not recorded (sent again later). Those the sender
+    does not get to (the aggregator failed retryably, or the calling job is `out_of_time`)
+    stay QUEUED with no attempt counted and are handed to send jobs, which back off one by
+    one. Returns what happened to each."""
+    outcomes: dict[int, str] = {}
+    size = 2 * rt.settings.send_concurrency
+    for start in range(0, len(outbound_ids), size):
+        if start and ({"retry", "handed-off"} & set(outcomes.values()) or out_of_time()):
+            rest = outbound_ids[start:]
+            enqueue_send(rt.queue, rest)
+            outcomes.update(dict.fromkeys(rest, "handed-off"))
+            break
+        outcomes.update(_send_chunk(rt, outbound_ids[start : start + size], out_of_time))
+    return outcomes
+
+
+def _send_chunk(rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool]) -> dict[int, str]:
     outcomes = dict.fromkeys(outbound_ids, "skipped")
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:

@@ -213,3 +213,26 @@ def test_one_numbers_replies_reach_the_aggregator_in_order(rt, fake_aggregator):
     assert set(send_batch(rt, ids).values()) == {"accepted"}
     mine = [m["text"] for m in fake_aggregator.sent() if m["to"] == TO]
     assert mine == [f"balasan {n}" for n in range(1, 12, 2)]
+
+
+def test_a_worker_killed_mid_batch_leaves_at_most_one_chunk_unrecorded(rt, fake_aggregator, monkeypatch):
+    """Sends are recorded a chunk (2 x send_concurrency) at a time: a kill between the
+    aggregator's answer and our commit leaves only that chunk to be sent again."""
+    from gateway.services import outbox as outbox_service
+
+    rt1 = _with_settings(rt, send_concurrency=1)  # chunks of 2
+    ids = [new_mt(rt, f"kill:{n}") for n in range(5)]
+    real_record, calls = outbox_service._record, []
+
+    def killed_on_the_second_chunk(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real_record(*args)
+
+    monkeypatch.setattr(outbox_service, "_record", killed_on_the_second_chunk)
+    with pytest.raises(SystemExit):
+        outbox_service.send_batch(rt1, ids)
+    by_id = {o.id: o.status for o in outbox(rt)}
+    assert [by_id[i] for i in ids] == ["ACCEPTED", "ACCEPTED", "SENDING", "SENDING", "QUEUED"]
+    assert len(fake_aggregator.requests) == 4
