@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import signal
 import statistics
 import sys
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 
-from bench.receiver import TOKEN, Connection, reset_database  # noqa: E402
+from bench.receiver import TOKEN, Connection, map_in_processes, reset_database  # noqa: E402
 from gateway.db import make_engine  # noqa: E402
 from gateway.models import Base  # noqa: E402
 from tests.support.aggregator import start_fake_aggregator  # noqa: E402
@@ -109,9 +108,7 @@ def offer(port: int, tag: str, first: int, n: int, rate: float, clients: int) ->
     start = time.monotonic() + 0.2
     schedule = list(enumerate(range(first, first + n)))
     jobs = [(port, tag, schedule[c::clients], start, rate) for c in range(clients)]
-    ignore_sigint = (signal.signal, (signal.SIGINT, signal.SIG_IGN))
-    with multiprocessing.get_context("fork").Pool(clients, *ignore_sigint) as pool:
-        parts = pool.map(client_process, jobs)
+    parts = map_in_processes(client_process, jobs)
     return {i: t for part in parts for i, t in part.items()}
 
 

@@ -210,15 +210,30 @@ def client_process(job: tuple[int, str, float, float]) -> Result:
     return out
 
 
+def map_in_processes(func, jobs: list) -> list:
+    """`func` over `jobs`, one forked process each (one GIL each), ignoring Ctrl-C there (the
+    parent handles it)."""
+    ignore_sigint = (signal.signal, (signal.SIGINT, signal.SIG_IGN))
+    pool = multiprocessing.get_context("fork").Pool(len(jobs), *ignore_sigint)
+    try:
+        results = pool.map(func, jobs)
+    except BaseException:
+        pool.terminate()
+        raise
+    # close + join, not terminate (what `with Pool` does): killing a worker while it holds the
+    # task queue's lock can leave another blocked on that lock forever (a run hung that way).
+    pool.close()
+    pool.join()
+    return results
+
+
 def load(port: int, route: str, db: str, args: argparse.Namespace) -> Result:
     """Run `concurrency` client processes against `port`: warm-up, then the measured window."""
     measure_from = time.monotonic() + args.warmup
     until = measure_from + args.seconds
     nonce = secrets.token_hex(4)
     jobs = [(port, f"{nonce}-{i}", measure_from, until) for i in range(args.concurrency)]
-    ignore_sigint = (signal.signal, (signal.SIGINT, signal.SIG_IGN))  # the parent handles Ctrl-C
-    with multiprocessing.get_context("fork").Pool(args.concurrency, *ignore_sigint) as pool:
-        parts = pool.map(client_process, jobs)
+    parts = map_in_processes(client_process, jobs)
     total = Result(route, db, args.seconds)
     for p in parts:
         total.ok, total.errors, total.ok_total = (
