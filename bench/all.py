@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,26 +67,27 @@ def run_part(part: str, cmd: list[str], out: Path, log: Path, timeout: float) ->
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        echo = threading.Thread(target=copy_output, args=(proc, sink), daemon=True)
+        echo.start()
         try:
-            copy_output(proc, sink, start + timeout)
-            status = proc.wait(max(1.0, start + timeout - time.monotonic()))
-        except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            print(f"=== {part}: timed out after {timeout:g} s, stopping it", flush=True)
             stop_group(proc)
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            print(f"=== {part}: timed out after {timeout:g} s", flush=True)
             status = -1
+        except KeyboardInterrupt:
+            stop_group(proc)
+            raise
+        echo.join(5)
     return time.monotonic() - start, status
 
 
-def copy_output(proc: subprocess.Popen, sink, deadline: float) -> None:
-    """Echo the child's output line by line until it closes it (or the deadline passes)."""
+def copy_output(proc: subprocess.Popen, sink) -> None:
+    """Echo the child's output line by line to the terminal and the log until it closes it."""
     for line in proc.stdout:
         sys.stdout.buffer.write(line)
         sys.stdout.flush()
         sink.write(line)
-        if time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(proc.args, 0)
 
 
 def stop_group(proc: subprocess.Popen) -> None:

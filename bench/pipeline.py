@@ -218,7 +218,8 @@ def main() -> int:
     gw = start_gateway(tmp, env)
     port = int(gw.url.rsplit(":", 1)[1])
     try:
-        result = {"db": args.db, "burst": run_burst(port, arrivals, args.burst, args.concurrency), "load": []}
+        burst = run_burst(port, arrivals, args.burst, args.concurrency)
+        result = {"db": args.db, "seconds": args.seconds, "burst": burst, "load": []}
         first = args.burst
         for rate in rates:
             result["load"].append(run_load(port, arrivals, rate, args.seconds, first))

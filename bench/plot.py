@@ -31,8 +31,10 @@ def plot_load(results: dict, path: Path) -> bool:
         lat.plot(offered, [x["p99_ms"] for x in load], marker="o", label=LABELS[db])
     thr.axhline(E2E_GOAL, color="tab:red", linestyle="--", label=f"goal {E2E_GOAL:.0f} msg/s")
     lat.axhline(P99_GOAL_MS, color="tab:red", linestyle="--", label=f"goal p99 {P99_GOAL_MS:.0f} ms")
-    thr.set(xlabel="offered MO/s", ylabel="achieved MO -> reply msg/s", title="Throughput")
-    lat.set(xlabel="offered MO/s", ylabel="p99 MO -> reply, ms (log)", title="p99 latency", yscale="log")
+    thr.set(xlabel="offered MO/s (target)", ylabel="achieved MO -> reply msg/s", title="Throughput")
+    lat.set(
+        xlabel="offered MO/s (target)", ylabel="p99 MO -> reply, ms (log)", title="p99 latency", yscale="log"
+    )
     for ax in (thr, lat):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

@@ -68,13 +68,20 @@ def pipeline_rows(results: dict) -> list[dict]:
         if not pipe:
             out.append(missing(f"end to end msg/s, {db}", part))
             continue
-        b = pipe["burst"]
+        b, load = pipe["burst"], pipe["load"]
+        best = max(load, key=lambda x: x["achieved"], default=None)
         ref = f"RQ no-op {rq:,.0f} jobs/s" if rq else ""
         measured = f"{b['e2e_per_s']:,.0f}/s (burst of {b['n']:,}, accepted {b['accept_per_s']:,.0f}/s"
         measured += f", lost {b['lost']})"
-        ok = b["e2e_per_s"] >= E2E_GOAL and b["lost"] == 0
-        figure = f"end to end MO -> reply msg/s, {db}{mark}"
-        out.append(row(figure, measured, f">= {E2E_GOAL:.0f}/s", ref, ok))
+        figure = f"end to end MO -> reply msg/s, burst, {db}{mark}"
+        out.append(row(figure, measured, "", ref, None))
+        if best is not None:
+            lost = sum(x["lost"] for x in load) + b["lost"]
+            measured = f"{best['achieved']:,.0f}/s for {pipe.get('seconds', 0):g} s (offered"
+            measured += f" {best['offered_actual']:,.0f}/s, p99 {best['p99_ms']:,.0f} ms), lost {lost}"
+            ok = best["achieved"] >= E2E_GOAL and lost == 0
+            figure = f"end to end MO -> reply msg/s, sustained, {db}{mark}"
+            out.append(row(figure, measured, f">= {E2E_GOAL:.0f}/s", ref, ok))
         at = next((x for x in pipe["load"] if x["offered"] == LATENCY_AT), None)
         if at is None:
             out.append(missing(f"latency at {LATENCY_AT} MO/s, {db}", f"{part} at {LATENCY_AT}/s"))
