@@ -99,6 +99,8 @@ def _claim_pending(s, limit: int, skip: set[int]) -> list[InboundMessage]:
 
 
 def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult) -> int:
+    """The careful path for a failed batch: each MO in its own transaction, looking for
+    earlier writes first; one that still fails stays PENDING and is skipped by this drain."""
     for inbound_id in ids:
         try:
             conversation.process_inbound(rt, inbound_id)
