@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.db import batch_lock
 from gateway.models import INBOUND_PENDING, InboundMessage
@@ -82,7 +82,7 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: 
     except OperationalError:
         raise  # the database is down: the job fails, the MOs stay PENDING, the sweeper retries
     except Exception as exc:
-        log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), type(exc).__name__)
+        log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), _safe_reason(exc))
         return _one_by_one(rt, ids, skip, result)
     conversation.after_commit(rt, handled, out_of_time)
     return len(ids)
@@ -100,15 +100,26 @@ def _claim_pending(s, limit: int, skip: set[int]) -> list[InboundMessage]:
 
 def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult) -> int:
     """The careful path for a failed batch: each MO in its own transaction, looking for
-    earlier writes first; one that still fails stays PENDING and is skipped by this drain."""
+    earlier writes first; one that still fails stays PENDING and is skipped by this drain.
+    Under the batch lock too: on SQLite another drain's batch would otherwise claim the same
+    PENDING MO meanwhile, and fail on its unique keys in turn."""
     for inbound_id in ids:
         try:
-            conversation.process_inbound(rt, inbound_id)
+            with batch_lock(rt.engine):
+                conversation.process_inbound(rt, inbound_id)
         except OperationalError:
             raise
         except Exception as exc:
-            # Not the exception's text: SQL errors quote parameters (numbers, complaint text).
-            log.error("MO %d could not be handled (%s); left PENDING", inbound_id, type(exc).__name__)
+            log.error("MO %d could not be handled (%s); left PENDING", inbound_id, _safe_reason(exc))
             skip.add(inbound_id)
             result.failed.append(inbound_id)
     return len(ids)
+
+
+def _safe_reason(exc: Exception) -> str:
+    """What went wrong, fit for a log: the exception's type, and for a database constraint
+    the driver's first line ("UNIQUE constraint failed: reports.source_key"). Never the rest:
+    SQL errors quote parameters and failing rows (numbers, complaint text)."""
+    if isinstance(exc, IntegrityError) and exc.orig is not None:
+        return f"{type(exc).__name__}: {str(exc.orig).splitlines()[0][:160]}"
+    return type(exc).__name__

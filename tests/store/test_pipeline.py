@@ -323,7 +323,7 @@ def test_a_drain_whose_time_is_up_hands_over_to_a_fresh_job(client, rt, run_jobs
     assert len(reports(rt)) == 5 and len(fake_aggregator.sent()) == 5
 
 
-def test_a_batch_that_meets_an_earlier_write_is_redone_carefully(client, rt, fake_aggregator):
+def test_a_batch_that_meets_an_earlier_write_is_redone_carefully(client, rt, fake_aggregator, caplog):
     """A drain's batch writes without looking first; if a row it writes already exists (say
     a half-finished run wrote the reply), the unique key fails the batch and the careful
     one-by-one path finds the row instead of writing a second one."""
@@ -342,6 +342,10 @@ def test_a_batch_that_meets_an_earlier_write_is_redone_carefully(client, rt, fak
         assert [s.get(InboundMessage, i).status for i in ids] == ["DONE", "DONE"]
     assert len(outbox(rt)) == 2
     assert sorted(m["text"] == "Balasan yang sudah ada" for m in fake_aggregator.sent()) == [False, True]
+    # The log names the constraint (the driver's first line), never a row's values.
+    [line] = [r.getMessage() for r in caplog.records if "handling them one by one" in r.getMessage()]
+    assert "IntegrityError" in line and "dedupe_key" in line
+    assert "pohon" not in caplog.text and "81234567890" not in caplog.text
 
 
 def test_on_sqlite_a_drain_waits_for_another_drains_batch(client, rt, fake_aggregator, backend):
@@ -362,5 +366,27 @@ def test_on_sqlite_a_drain_waits_for_another_drains_batch(client, rt, fake_aggre
         assert worker.is_alive()
         with rt.sessions() as s:
             assert s.scalars(select(InboundMessage.status)).all() == ["PENDING"]
+    worker.join(10)
+    assert not worker.is_alive() and len(fake_aggregator.sent()) == 1
+
+
+def test_on_sqlite_the_careful_path_also_waits_for_the_batch_lock(client, rt, fake_aggregator, backend):
+    """Otherwise another drain's batch could claim the MO the careful path is handling, and
+    fail on the unique keys in turn: one failure would cascade through every batch."""
+    import threading
+
+    from gateway.db import batch_lock
+    from gateway.services import drain
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL: the careful path locks the MO's row")
+    [inbound_id] = post_mo(client, "LAPOR jalan licin", msg_id="careful-1").get_json()["ids"]
+    with batch_lock(rt.engine):
+        worker = threading.Thread(
+            target=drain._one_by_one, args=(rt, [inbound_id], set(), drain.DrainResult())
+        )
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive() and fake_aggregator.sent() == []
     worker.join(10)
     assert not worker.is_alive() and len(fake_aggregator.sent()) == 1
