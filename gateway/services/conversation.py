@@ -22,6 +22,7 @@ from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
 from gateway.services.flood import SILENT, WARN, check_floods
 from gateway.services.outbox import queue_message, send_batch
+from gateway.services.reports import reserve_tracking_numbers
 
 log = logging.getLogger("gateway.conversation")
 
@@ -59,6 +60,7 @@ def handle_batch(rt: Runtime, s: Session, msgs: list[InboundMessage]) -> list[Ha
     looking for earlier ones (a claimed PENDING MO has none; if that were ever wrong, a
     unique key fails the batch and the drain redoes it with `process_inbound`)."""
     verdicts = check_floods(rt, [_flood_key(m) for m in msgs])
+    reserve_tracking_numbers(s, len(msgs))
     return [_handle(rt, s, m, v, fresh=True) for m, v in zip(msgs, verdicts, strict=True)]
 
 

@@ -390,3 +390,21 @@ def test_on_sqlite_the_careful_path_also_waits_for_the_batch_lock(client, rt, fa
         assert worker.is_alive() and fake_aggregator.sent() == []
     worker.join(10)
     assert not worker.is_alive() and len(fake_aggregator.sent()) == 1
+
+
+def test_a_batch_draws_tracking_numbers_no_report_has(
+    client, rt, run_jobs, fake_aggregator, monkeypatch, caplog
+):
+    """A random number already taken is redrawn before the batch writes, instead of failing
+    the whole batch on the unique key (likelier as reports accumulate)."""
+    from gateway.services import reports as reports_service
+
+    taken = file_report(client, rt, run_jobs, fake_aggregator, sender="081200000001")
+    draws = iter([taken, "1234567890", "2345678901"])
+    monkeypatch.setattr(reports_service, "new_tracking_number", lambda: next(draws))
+    for n in range(2):
+        post_mo(client, f"LAPOR trotoar rusak nomor {n}", sender=f"08130000000{n}", msg_id=f"draw-{n}")
+    run_jobs()
+    numbers = sorted(r.tracking_no for r in reports(rt))
+    assert numbers == sorted([taken, "1234567890", "2345678901"])
+    assert "handling them one by one" not in caplog.text  # the batch did not fail
