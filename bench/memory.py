@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -180,9 +179,7 @@ def burst(port: int, n: int, clients: int, tag: str) -> tuple[int, float]:
     bounds = [n * k // clients for k in range(clients + 1)]
     jobs = [(port, tag, bounds[k], bounds[k + 1]) for k in range(clients)]
     start = time.monotonic()
-    ignore_sigint = (signal.signal, (signal.SIGINT, signal.SIG_IGN))
-    with multiprocessing.get_context("fork").Pool(clients, *ignore_sigint) as pool:
-        ok = sum(pool.map(post_slice, jobs))
+    ok = sum(receiver.map_in_processes(post_slice, jobs))
     return ok, time.monotonic() - start
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import random
 import secrets
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from receiver import Server, start_gunicorn, stop_servers  # noqa: E402
+from receiver import Server, map_in_processes, start_gunicorn, stop_servers  # noqa: E402
 from redis import Redis  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -125,8 +124,7 @@ def load(port: int, number: str, args: argparse.Namespace) -> list:
     per = [args.sessions // args.procs + (i < args.sessions % args.procs) for i in range(args.procs)]
     nonce = secrets.token_hex(4)
     jobs = [(port, c, f"{nonce}-{i}", number, measure_from, until, args.think) for i, c in enumerate(per)]
-    with multiprocessing.get_context("fork").Pool(args.procs) as pool:
-        return [row for part in pool.map(client_process, jobs) for row in part]
+    return [row for part in map_in_processes(client_process, jobs) for row in part]
 
 
 def pct(values: list[float], q: float) -> float:
