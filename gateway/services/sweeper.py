@@ -25,8 +25,9 @@ class SweepResult:
 
 
 def sweep(rt: Runtime) -> SweepResult:
-    """Re-enqueue MOs still pending and MTs due for a send after `sweep_after` seconds, and
-    put MTs stuck in SENDING (a worker died mid-request) back in the queue."""
+    """Enqueue a drain if MOs are still pending after `sweep_after` seconds, re-enqueue MTs
+    due for a send by then, and put MTs stuck in SENDING (a worker died mid-request) back in
+    the queue."""
     settings = rt.settings
     now = utcnow()
     older_than = now - timedelta(seconds=settings.sweep_after)
