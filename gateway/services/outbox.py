@@ -92,22 +92,28 @@ def send_batch(
     stay QUEUED with no attempt counted and are handed to send jobs, which back off one by
     one. Returns what happened to each."""
     outcomes: dict[int, str] = {}
+    retries: list[tuple[int, float]] = []
     size = 2 * rt.settings.send_concurrency
     for start in range(0, len(outbound_ids), size):
-        if start and ({"retry", "handed-off"} & set(outcomes.values()) or out_of_time()):
-            rest = outbound_ids[start:]
-            enqueue_send(rt.queue, rest)
-            outcomes.update(dict.fromkeys(rest, "handed-off"))
-            break
-        outcomes.update(_send_chunk(rt, outbound_ids[start : start + size], out_of_time))
+        chunk = outbound_ids[start : start + size]
+        if {"retry", "handed-off"} & set(outcomes.values()) or out_of_time():
+            outcomes.update(dict.fromkeys(chunk, "handed-off"))
+        else:
+            retries += _send_chunk(rt, chunk, out_of_time, outcomes)
+    enqueue_send(rt.queue, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
+    for oid, delay in retries:
+        enqueue_send(rt.queue, [oid], delay=delay)
     return outcomes
 
 
-def _send_chunk(rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool]) -> dict[int, str]:
-    outcomes = dict.fromkeys(outbound_ids, "skipped")
+def _send_chunk(
+    rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool], outcomes: dict[int, str]
+) -> list[tuple[int, float]]:
+    """Claim, submit and record one chunk; note each outcome; the retries to schedule."""
+    outcomes.update(dict.fromkeys(outbound_ids, "skipped"))
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:
-        return outcomes
+        return []
     settings = rt.settings
     answers = rt.sender.submit_many(
         [c.aggregator.build_send(c.sms, settings) for c in claimed],
@@ -115,11 +121,7 @@ def _send_chunk(rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], 
         lanes=[c.sms.to for c in claimed],
         keep_going=lambda: not out_of_time(),
     )
-    retries = _record(rt, list(zip(claimed, answers, strict=True)), outcomes)
-    enqueue_send(rt.queue, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
-    for oid, delay in retries:
-        enqueue_send(rt.queue, [oid], delay=delay)
-    return outcomes
+    return _record(rt, list(zip(claimed, answers, strict=True)), outcomes)
 
 
 def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> list[_Claimed]:
@@ -249,6 +251,8 @@ def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:
     waiting = s.scalars(
         select(DeliveryReport)
         .where(
+            # The aggregator too, so the look-up uses ix_dlr_ref instead of scanning every DLR.
+            DeliveryReport.aggregator.in_({aggregator for aggregator, _ in by_ref}),
             DeliveryReport.message_ref.in_([ref for _, ref in by_ref]),
             DeliveryReport.applied.is_(False),
         )
