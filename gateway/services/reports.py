@@ -27,8 +27,9 @@ def file_report(
 ) -> Report:
     """File a report once per `source_key` (the MO or USSD session that asked for it): a rerun
     returns the report already filed. `fresh` (a drain's batch: nothing was filed for this
-    source yet) skips that look-up and the savepoint, and leaves the INSERTs to the commit's
-    one flush; a tracking-number collision then fails the batch, which is redone carefully."""
+    source yet) skips that look-up and the savepoint, takes a number the batch reserved
+    (reserve_tracking_numbers), and leaves the INSERTs to the commit's one flush; a unique
+    key that still fires fails the batch, which is then redone carefully."""
     if fresh:
         drawn = s.info.get(FRESH_TRACKING_NUMBERS)
         tracking_no = next(drawn, None) if drawn is not None else None
