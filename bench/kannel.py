@@ -16,7 +16,6 @@ Two runs, one after the other, each with its own Kannel (tests/support/kannel.py
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from redis import Redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.memory import stop_gateway  # noqa: E402
+from bench.receiver import write_json  # noqa: E402
 from gateway.db import create_schema, make_engine  # noqa: E402
 from gateway.models import InboundMessage  # noqa: E402
 from tests.support import processes  # noqa: E402
@@ -219,8 +219,7 @@ def main() -> int:
     print_table(ref, gw)
     print("\nfakesmsc -i 0, Kannel logs at debug level (the test harness's config); gateway as `make run`")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"reference": ref, "gateway": gw}, indent=2))
+        write_json(args.json, {"reference": ref, "gateway": gw})
     return 0 if gw["lost"] == 0 else 1
 
 

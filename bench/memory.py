@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -342,8 +341,7 @@ def main() -> int:
         f" then at most {args.drain:g} s of draining; *Redis used_memory, the whole instance"
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"phases": results}, indent=2))
+        receiver.write_json(args.json, {"phases": results})
     return 0
 
 

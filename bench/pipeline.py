@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 
 from bench.lean_aggregator import LeanAggregator  # noqa: E402
-from bench.receiver import TOKEN, Connection, map_in_processes, reset_database  # noqa: E402
+from bench.receiver import TOKEN, Connection, map_in_processes, reset_database, write_json  # noqa: E402
 from gateway.db import make_engine  # noqa: E402
 from gateway.models import Base  # noqa: E402
 from tests.support.processes import start_gateway, wait_until  # noqa: E402
@@ -231,8 +231,7 @@ def main() -> int:
         Redis.from_url(REDIS_URL).flushdb()
     print_table(result, ", ".join(args.env) or "no overrides")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return 0 if result["burst"]["lost"] == 0 and all(r["lost"] == 0 for r in result["load"]) else 1
 
 

@@ -327,7 +327,7 @@ def print_table(results: list[Result], warmup: float) -> None:
         )
 
 
-def write_json(path: Path, results: list[Result], args: argparse.Namespace, checks_ok: bool) -> None:
+def write_results(path: Path, results: list[Result], args: argparse.Namespace, checks_ok: bool) -> None:
     """The table as JSON: one entry per run (route, db, gunicorn setting, rate, latency)."""
     runs = [
         {
@@ -342,8 +342,13 @@ def write_json(path: Path, results: list[Result], args: argparse.Namespace, chec
         for r in results
     ]
     setup = {"concurrency": args.concurrency, "seconds": args.seconds, "warmup": args.warmup}
+    write_json(path, {"runs": runs, "checks_ok": checks_ok, "setup": setup})
+
+
+def write_json(path: Path, figures: dict) -> None:
+    """Write a part's figures where `--json` asked (bench/all.py reads them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"runs": runs, "checks_ok": checks_ok, "setup": setup}, indent=2))
+    path.write_text(json.dumps(figures, indent=2))
 
 
 def parse_args() -> argparse.Namespace:
@@ -420,7 +425,7 @@ def main() -> int:
         f" {args.seconds:g} s; client CPU is % of one core over warm-up + window"
     )
     if args.json:
-        write_json(args.json, results, args, all_ok)
+        write_results(args.json, results, args, all_ok)
     return 0 if all_ok else 1
 
 

@@ -13,7 +13,6 @@ and the wall rate (worker-pool start -> exit, start-up included).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -118,8 +117,9 @@ def main() -> int:
     pool = f"rq worker-pool -n {args.workers} -w rq.worker.SimpleWorker --burst"
     print(f"\n{pool}, {args.jobs} jobs enqueued first")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2))
+        from receiver import write_json  # bench/ is on the path when run as a script
+
+        write_json(args.json, out)
     return 0 if out["done"] == args.jobs else 1
 
 

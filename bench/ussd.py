@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import random
 import secrets
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from receiver import Server, map_in_processes, start_gunicorn, stop_servers  # noqa: E402
+from receiver import Server, map_in_processes, start_gunicorn, stop_servers, write_json  # noqa: E402
 from redis import Redis  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -220,8 +219,7 @@ def main() -> int:
     if args.json:
         out = {"sessions": args.sessions, "workers": args.workers, "think": args.think}
         out |= {"bare": summarise(bare, args.seconds), "gateway": summarise(gateway, args.seconds)}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2))
+        write_json(args.json, out)
     errors = sum(1 for _, _, ok in gateway if not ok)
     return 1 if errors else 0
 
