@@ -9,6 +9,7 @@ and one drain job handles every pending MO in batches (gateway.services.drain)."
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
@@ -22,6 +23,13 @@ SEND_OUTBOUND = "workers.jobs.send_outbound"
 # How long a rung bell keeps later MOs from enqueueing another drain. The drain job clears
 # it when it starts; the expiry only matters if the job was lost between bell and enqueue.
 BELL_TTL = 10
+# How long a receiver process stays quiet after ringing: MOs it stores meanwhile do not ring
+# (under a burst that is nearly every MO, and the Redis round trip was an eighth of the
+# receiver's CPU per MO). What keeps them from waiting: a drain's last look for pending MOs
+# starts at least this long after it cleared the bell (gateway.services.drain), and a quiet
+# spell starts before the ring it follows reaches Redis, so before any clear that ring saw
+# set, or that comes after it. Every MO stored in the spell is committed before that look.
+BELL_QUIET = 0.02
 
 
 def bell_key(queue: Queue) -> str:
@@ -29,31 +37,45 @@ def bell_key(queue: Queue) -> str:
     return f"gw:bell:inbound:{queue.name}"
 
 
-def enqueue_inbound(queue: Queue, inbound_ids: list[int]) -> bool:
-    """Make sure a drain job will see these stored MOs: ring the doorbell, and enqueue a drain
-    job only if nobody rang since the last drain started (one Redis round trip per MO under
-    load). False (and logged) if Redis is unavailable: the sweeper catches up."""
-    if not inbound_ids:
-        return True
-    try:
-        if not queue.connection.set(bell_key(queue), b"1", nx=True, ex=BELL_TTL):
-            return True  # a drain job is queued and has not looked yet: it will see these rows
-        enqueue_drain(queue)
-        return True
-    except RedisError as exc:
-        log.warning("could not enqueue a drain for %d MO(s), the sweeper will: %s", len(inbound_ids), exc)
-        return False
+class Doorbell:
+    """The inbound doorbell, as one process sees it: receivers ring it after storing MOs,
+    drains clear it when they start. Ringing enqueues a drain job only if nobody rang since
+    the last drain started, and reaches Redis at most once per `quiet` seconds."""
+
+    def __init__(self, queue: Queue, quiet: float = BELL_QUIET, clock=time.monotonic):
+        self.queue = queue
+        self.quiet = quiet
+        self._clock = clock
+        self._quiet_until = float("-inf")
+
+    def ring(self, inbound_ids: list[int]) -> bool:
+        """Make sure a drain job will see these stored MOs. False (and logged) if Redis is
+        unavailable: the sweeper catches up."""
+        if not inbound_ids:
+            return True
+        now = self._clock()
+        if now < self._quiet_until:
+            return True  # rang moments ago: a drain's last look is still to come (BELL_QUIET)
+        self._quiet_until = now + self.quiet
+        try:
+            if self.queue.connection.set(bell_key(self.queue), b"1", nx=True, ex=BELL_TTL):
+                enqueue_drain(self.queue)
+            # else a drain job is queued and has not looked yet: it will see these rows
+            return True
+        except RedisError as exc:
+            self._quiet_until = float("-inf")  # the next MO tries again
+            log.warning("could not enqueue a drain for %d MO(s), the sweeper will: %s", len(inbound_ids), exc)
+            return False
+
+    def clear(self) -> None:
+        """Called by a drain before it looks for pending MOs, so an MO stored after that look
+        rings again and is not left waiting."""
+        self.queue.connection.delete(bell_key(self.queue))
 
 
 def enqueue_drain(queue: Queue) -> None:
     """Enqueue one drain job (the sweeper's and a drain's own continuation; no bell)."""
     queue.enqueue_many([Queue.prepare_data(DRAIN_INBOUND, result_ttl=0, failure_ttl=86400)])
-
-
-def clear_bell(queue: Queue) -> None:
-    """Called by a drain before it looks for pending MOs, so an MO stored after that look
-    rings again and is not left waiting."""
-    queue.connection.delete(bell_key(queue))
 
 
 def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from gateway.db import create_schema, make_engine, make_sessionmaker
+from gateway.queueing import Doorbell
 from gateway.sender import Sender
 
 
@@ -24,6 +25,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     redis: Redis
     queue: Queue
+    doorbell: Doorbell
     sender: Sender
 
     @contextmanager
@@ -41,12 +43,14 @@ def build_runtime(settings: Settings, create_tables: bool = True) -> Runtime:
     # Short socket timeouts: a receiver must not hang on a dead Redis (it answers 2xx from
     # the database and lets the sweeper enqueue later).
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    # Every job is short; a timeout bounds how long a dead worker's job looks alive.
+    queue = Queue(settings.queue_name, connection=redis, default_timeout=settings.job_timeout)
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         redis=redis,
-        # Every job is short; a timeout bounds how long a dead worker's job looks alive.
-        queue=Queue(settings.queue_name, connection=redis, default_timeout=settings.job_timeout),
+        queue=queue,
+        doorbell=Doorbell(queue),
         sender=Sender(settings.send_timeout, settings.send_concurrency),
     )

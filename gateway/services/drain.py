@@ -3,7 +3,7 @@ transaction, each batch's replies sent as soon as it commits.
 
 One job per MO would cap the pipeline at RQ's own rate (about 110 no-op jobs/s per
 SimpleWorker on two cores), whatever the job does; a batch also pays one commit for many
-MOs. The receiver rings a doorbell (gateway.queueing.enqueue_inbound) and one drain job
+MOs. The receiver rings a doorbell (gateway.queueing.Doorbell) and one drain job
 takes everything pending, so the number of jobs follows the bursts, not the messages.
 
 Crash safety is the transaction's: a batch is committed whole or not at all, so a worker
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.db import batch_lock
 from gateway.models import INBOUND_PENDING, InboundMessage
-from gateway.queueing import clear_bell, enqueue_drain
+from gateway.queueing import enqueue_drain
 from gateway.runtime import Runtime
 from gateway.services import conversation
 
@@ -43,14 +43,18 @@ class DrainResult:
     continued: bool = False
 
 
-def drain_inbound(rt: Runtime, clock=time.monotonic) -> DrainResult:
+def drain_inbound(rt: Runtime, clock=time.monotonic, sleep=time.sleep) -> DrainResult:
     """Handle pending MOs batch by batch until none is left, or until a third of the job
-    timeout has gone (then enqueue a fresh drain, so no job ever runs into its timeout)."""
+    timeout has gone (then enqueue a fresh drain, so no job ever runs into its timeout).
+    The last look starts no sooner than the doorbell's quiet time after clearing it: a
+    receiver that rang just before stores MOs without ringing for that long (BELL_QUIET)."""
     try:
-        clear_bell(rt.queue)
+        rt.doorbell.clear()
     except RedisError as exc:  # the job came from Redis; losing it now only costs a duplicate drain
         log.warning("could not clear the inbound bell: %s", exc)
-    deadline = clock() + rt.settings.job_timeout / 3
+    cleared = clock()
+    deadline = cleared + rt.settings.job_timeout / 3
+    last_look_from = cleared + rt.doorbell.quiet
 
     def out_of_time() -> bool:
         return clock() >= deadline
@@ -58,9 +62,13 @@ def drain_inbound(rt: Runtime, clock=time.monotonic) -> DrainResult:
     result = DrainResult()
     skip: set[int] = set()
     while True:
+        looked = clock()
         handled = _drain_batch(rt, skip, result, out_of_time)
         if not handled:
-            return result
+            if looked >= last_look_from:
+                return result
+            sleep(max(0.0, last_look_from - clock()))
+            continue
         result.handled += handled
         result.batches += 1
         if out_of_time():

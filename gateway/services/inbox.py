@@ -14,7 +14,6 @@ from gateway.errors import InvalidNumber, InvalidPayload
 from gateway.gsm7 import clean_text
 from gateway.models import InboundMessage
 from gateway.msisdn import mask_msisdn, normalise_msisdn
-from gateway.queueing import enqueue_inbound
 from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.inbox")
@@ -58,7 +57,7 @@ def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> 
                 "MO %s id %s is a repeat of %d: acknowledged, not stored", aggregator, sms.external_id, row_id
             )
     # After the commit: if Redis is down the rows stay PENDING and the sweeper enqueues them.
-    enqueue_inbound(rt.queue, new_ids)
+    rt.doorbell.ring(new_ids)
     return Accepted(ids=new_ids, duplicate=duplicate and not new_ids)
 
 

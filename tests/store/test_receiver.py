@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from redis import Redis
+from rq import Queue
 from sqlalchemy import func, select
 
 from gateway.models import InboundMessage
+from gateway.queueing import Doorbell, bell_key
+from gateway.services import drain
 from tests.store.helpers import AUTH, post_mo
+from tests.support.processes import free_port
 
 
 def count_inbound(rt) -> int:
@@ -42,6 +47,53 @@ def test_a_burst_of_mos_rings_the_bell_once_and_one_drain_handles_them_all(clien
     # The drain cleared the bell when it started: the next MO enqueues a new drain.
     post_mo(client, "LAPOR lampu mati", msg_id="b-next")
     assert len(rt.queue.jobs) == 1
+
+
+def test_a_receiver_that_rang_moments_ago_does_not_reach_redis_again(rt):
+    """Under a burst nearly every MO would cost a Redis round trip just to find the bell
+    already rung; a process that rang less than `quiet` ago skips it."""
+    now = [100.0]
+    bell = Doorbell(rt.queue, quiet=0.02, clock=lambda: now[0])
+    assert bell.ring([1]) and rt.queue.count == 1
+    bell.clear()  # a drain started
+    now[0] += 0.019
+    assert bell.ring([2]) and rt.queue.count == 1
+    assert not rt.redis.exists(bell_key(rt.queue))  # quiet: Redis was not asked
+    now[0] += 0.002
+    assert bell.ring([3]) and rt.queue.count == 2
+    assert rt.redis.exists(bell_key(rt.queue))
+
+
+def test_an_mo_stored_while_its_receiver_is_quiet_is_found_by_the_drains_last_look(
+    client, rt, fake_aggregator
+):
+    """The other half of the quiet spell: a drain's last look starts no sooner than `quiet`
+    after it cleared the bell, so an MO stored without ringing is not left waiting."""
+    rt.doorbell = Doorbell(rt.queue, quiet=0.5)  # on a clock that stands still but in sleep()
+    first = post_mo(client, "LAPOR jalan rusak di depan pasar", msg_id="q-1").get_json()["ids"][0]
+    now, slept, second = [0.0], [], []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        # Meanwhile the same receiver stores another MO, and does not ring.
+        second.extend(post_mo(client, "LAPOR lampu jalan mati", msg_id="q-2").get_json()["ids"])
+        now[0] += seconds
+
+    result = drain.drain_inbound(rt, clock=lambda: now[0], sleep=sleep)
+    assert (result.handled, result.continued, slept) == (2, False, [0.5])
+    assert [job.func_name for job in rt.queue.jobs] == ["workers.jobs.drain_inbound"]  # q-1's
+    assert len(fake_aggregator.sent()) == 2
+    with rt.sessions() as s:
+        assert [s.get(InboundMessage, i).status for i in (first, *second)] == ["DONE", "DONE"]
+
+
+def test_a_ring_that_fails_does_not_silence_the_next_one(rt, caplog):
+    """If Redis refused a ring, the next MO tries again instead of staying quiet."""
+    dead = Queue("dead", connection=Redis(port=free_port(), socket_connect_timeout=0.5))
+    bell = Doorbell(dead, quiet=60.0)
+    assert bell.ring([1]) is False
+    assert bell.ring([2]) is False
+    assert caplog.text.count("could not enqueue a drain") == 2
 
 
 def test_a_stored_mo_gets_its_defaults_and_is_committed_before_the_answer(client, rt):
