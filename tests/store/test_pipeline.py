@@ -392,6 +392,25 @@ def test_on_sqlite_the_careful_path_also_waits_for_the_batch_lock(client, rt, fa
     assert not worker.is_alive() and len(fake_aggregator.sent()) == 1
 
 
+def test_on_sqlite_receivers_queue_for_the_insert_lock(client, rt, backend):
+    """Receivers take turns at an flock for their one-row commit instead of colliding on
+    SQLite's write lock (whose busy handler sleeps a millisecond or more)."""
+    import threading
+
+    from gateway.db import insert_lock
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL has row locks; nothing to queue for")
+    answers = []
+    with insert_lock(rt.engine):
+        receiver = threading.Thread(target=lambda: answers.append(post_mo(client, "LAPOR jalan rusak")))
+        receiver.start()
+        receiver.join(0.5)
+        assert receiver.is_alive() and answers == []
+    receiver.join(10)
+    assert [a.status_code for a in answers] == [202]
+
+
 def test_a_batch_draws_tracking_numbers_no_report_has(
     client, rt, run_jobs, fake_aggregator, monkeypatch, caplog
 ):
