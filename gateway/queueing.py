@@ -25,10 +25,11 @@ SEND_OUTBOUND = "workers.jobs.send_outbound"
 BELL_TTL = 10
 # How long a receiver process stays quiet after ringing: MOs it stores meanwhile do not ring
 # (under a burst that is nearly every MO, and the Redis round trip was an eighth of the
-# receiver's CPU per MO). What keeps them from waiting: a drain's last look for pending MOs
-# starts at least this long after it cleared the bell (gateway.services.drain), and a quiet
-# spell starts before the ring it follows reaches Redis, so before any clear that ring saw
-# set, or that comes after it. Every MO stored in the spell is committed before that look.
+# receiver's CPU per MO). Why they are not left waiting: the spell starts when the ring is
+# sent, so the next clear of the bell in Redis (by the drain that ring enqueued, or by the
+# one already queued that it found) comes after the spell began; that drain's last look for
+# pending MOs starts at least BELL_QUIET after its clear (gateway.services.drain), so after
+# the spell ended, when every MO stored in it is committed.
 BELL_QUIET = 0.02
 
 

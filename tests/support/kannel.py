@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.processes import free_port
+
 FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")
 BEARERBOX = shutil.which("bearerbox") or "/usr/sbin/bearerbox"
 SMSBOX = shutil.which("smsbox") or "/usr/sbin/smsbox"
@@ -60,13 +62,6 @@ def require_kannel() -> None:
         if os.environ.get("REQUIRE_KANNEL") == "1":
             pytest.fail(f"REQUIRE_KANNEL=1 but {reason}")
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
