@@ -115,7 +115,9 @@ class RowInserter:
             if dropped:
                 raw.invalidate(exc)
             base = dialect.loaded_dbapi.Error
-            wrapped = DBAPIError.instance(sql, None, exc, base, True, connection_invalidated=dropped)
+            wrapped = DBAPIError.instance(
+                sql, None, exc, base, hide_parameters=True, connection_invalidated=dropped
+            )
             raise wrapped from exc
         finally:
             if raw is not None:
