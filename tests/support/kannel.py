@@ -377,7 +377,14 @@ class RecordingServer:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Kannel opens many connections at once: socketserver's listen backlog of 5 made
+            # the kernel drop SYNs, each costing Kannel a 1 s retransmit (one bench run's
+            # 2,000 MOs took 28 s instead of under 2).
+            request_queue_size = 1024
+            daemon_threads = True
+
+        self._server = Server((HOST, 0), Handler)
         self.url = f"http://{HOST}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
