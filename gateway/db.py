@@ -86,15 +86,26 @@ class RowInserter:
     def __init__(self, table: Table, columns: list[str]):
         self._statement = insert(table).returning(table.c.id)
         self._table = table
-        self._columns = columns
+        # The model's Python-side defaults (a scalar, or a callable such as utcnow) for the
+        # columns not given, filled in per row as Core would.
+        given = set(columns)
+        self._defaults = {
+            c.key: c.default
+            for c in table.columns
+            if c.key not in given and c.default is not None and (c.default.is_scalar or c.default.is_callable)
+        }
+        self._columns = [*columns, *self._defaults]
         self._compiled: dict[str, tuple[str, list[str] | None, dict]] = {}
 
     def insert(self, engine: Engine, values: dict) -> int:
-        """Insert one row (values for exactly `columns`) and commit it; its id. On PostgreSQL
-        the statement runs in autocommit: its own transaction, durable when the answer
-        arrives, in one round trip instead of three (BEGIN, INSERT, COMMIT)."""
+        """Insert one row (values for exactly `columns`, defaults for the rest) and commit it;
+        its id. On PostgreSQL the statement runs in autocommit: its own transaction, durable
+        when the answer arrives, in one round trip instead of three (BEGIN, INSERT, COMMIT)."""
         dialect = engine.dialect
         sql, order, processors = self._compile(dialect)
+        # A callable default is wrapped by SQLAlchemy to take the execution context (None here).
+        defaults = {k: d.arg if d.is_scalar else d.arg(None) for k, d in self._defaults.items()}
+        values = {**values, **defaults}
         params = {k: processors[k](v) if k in processors else v for k, v in values.items()}
         parameters = params if order is None else tuple(params[k] for k in order)
         autocommit = dialect.name == "postgresql"
@@ -178,7 +189,7 @@ def _sqlite_file_lock(engine: Engine, suffix: str) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    lock_file = _lock_file(f"{database}.{suffix}")
+    lock_file = _lock_file(database, suffix)
     fcntl.flock(lock_file, fcntl.LOCK_EX)
     try:
         yield
@@ -189,19 +200,17 @@ def _sqlite_file_lock(engine: Engine, suffix: str) -> Iterator[None]:
 _lock_files = threading.local()
 
 
-def _lock_file(path: str):
-    """This thread's open lock file at `path`. A flock belongs to an open file, so threads and
-    forked children each need their own (else they would not keep each other out); kept open
-    because opening it for every MO cost a tenth of the receiver's rate. One per thread and
-    suffix: a new path (the tests' many databases) closes the last one."""
-    key = (os.getpid(), path)
-    files = _lock_files.__dict__.setdefault("files", {})
-    suffix = path.rsplit(".", 1)[-1]
-    cached = files.get(suffix)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    if cached is not None and cached[0][0] == key[0]:
-        cached[1].close()  # this process's, for another database (a forked child's is the parent's)
-    lock_file = open(path, "a")  # kept open on purpose, see above
-    files[suffix] = (key, lock_file)
+def _lock_file(database: str, suffix: str):
+    """This thread's open lock file `<database>.<suffix>`. A flock belongs to an open file, so
+    threads and forked children each need their own (else they would not keep each other
+    out); kept open because opening it for every MO cost a tenth of the receiver's rate. One
+    per thread and suffix: another database (the tests' many) closes the last one."""
+    pid, files = os.getpid(), _lock_files.__dict__.setdefault("files", {})
+    held = files.get(suffix)
+    if held is not None and held[:2] == (pid, database):
+        return held[2]
+    if held is not None and held[0] == pid:
+        held[2].close()  # this process's own; a forked child leaves its parent's alone
+    lock_file = open(f"{database}.{suffix}", "a")  # kept open on purpose, see above
+    files[suffix] = (pid, database, lock_file)
     return lock_file

@@ -12,7 +12,7 @@ from gateway.aggregators.base import InboundSMS
 from gateway.db import RowInserter
 from gateway.errors import InvalidNumber, InvalidPayload
 from gateway.gsm7 import clean_text
-from gateway.models import INBOUND_PENDING, InboundMessage, utcnow
+from gateway.models import InboundMessage
 from gateway.msisdn import mask_msisdn, normalise_msisdn
 from gateway.runtime import Runtime
 
@@ -61,10 +61,9 @@ def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> 
     return Accepted(ids=new_ids, duplicate=duplicate and not new_ids)
 
 
-# Every column the receiver writes, defaults included: the row is complete without the ORM.
+# The columns an MO brings; received_at and status take the model's defaults.
 _INBOUND_INSERT = RowInserter(
-    InboundMessage.__table__,
-    ["aggregator", "external_id", "msisdn", "to", "text", "sent_at", "received_at", "status"],
+    InboundMessage.__table__, ["aggregator", "external_id", "msisdn", "to", "text", "sent_at"]
 )
 
 
@@ -78,8 +77,6 @@ def _store_one(rt: Runtime, aggregator: str, sms: InboundSMS) -> tuple[int, bool
         "to": sms.to,
         "text": sms.text,
         "sent_at": sms.sent_at,
-        "received_at": utcnow(),
-        "status": INBOUND_PENDING,
     }
     try:
         return _INBOUND_INSERT.insert(rt.engine, values), True

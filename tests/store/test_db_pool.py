@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.db import make_engine
-from gateway.models import InboundMessage, utcnow
+from gateway.models import InboundMessage
 from gateway.services.inbox import _INBOUND_INSERT
 from tests.conftest import TEST_POSTGRES_URL
 
@@ -93,8 +93,6 @@ def inbound_values(external_id: str) -> dict:
         "to": "1708",
         "text": "LAPOR jalan rusak",
         "sent_at": None,
-        "received_at": utcnow(),
-        "status": "PENDING",
     }
 
 

@@ -87,7 +87,7 @@ def test_an_mo_stored_while_its_receiver_is_quiet_is_found_by_the_drains_last_lo
         assert [s.get(InboundMessage, i).status for i in (first, *second)] == ["DONE", "DONE"]
 
 
-def test_a_ring_that_fails_does_not_silence_the_next_one(rt, caplog):
+def test_a_ring_that_fails_does_not_silence_the_next_one(caplog):
     """If Redis refused a ring, the next MO tries again instead of staying quiet."""
     dead = Queue("dead", connection=Redis(port=free_port(), socket_connect_timeout=0.5))
     bell = Doorbell(dead, quiet=60.0)
