@@ -52,6 +52,53 @@ def inbound():
     request.form  # parse the body, like the receiver does
     return "", 202
 """
+# The floor: the bare route plus the least a persist-before-acknowledge receiver must do, one
+# durable INSERT ... RETURNING per request through the DBAPI alone (no SQLAlchemy, no number
+# parsing, no Redis), on the same database settings as the gateway: PostgreSQL in autocommit
+# (one round trip, a WAL flush per commit); SQLite in WAL mode with synchronous=NORMAL and a
+# flock around the commit, as gateway.db does. No Python receiver that commits each MO before
+# answering can beat it on this machine, so it shows how much of the gap to bare is ours.
+FLOOR_APP = f"""import fcntl, os, sqlite3
+import psycopg
+from flask import Flask, request
+
+app = Flask(__name__)
+URL = os.environ["BENCH_FLOOR_URL"]
+SQL = "INSERT INTO bench_floor (external_id, msisdn, text) VALUES ({{0}}, {{0}}, {{0}}) RETURNING id"
+_db = {{}}
+
+
+def connection():
+    if "conn" not in _db:  # after the fork, once per worker
+        if URL.startswith("sqlite:"):
+            path = URL.split("///", 1)[1]
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            _db.update(conn=conn, sql=SQL.format("?"), lock=open(path + ".insert-lock", "a"))
+        else:
+            conn = psycopg.connect(URL, autocommit=True)
+            _db.update(conn=conn, sql=SQL.format("%s"), lock=None)
+    return _db["conn"], _db["sql"], _db["lock"]
+
+
+@app.post("{PATH}")
+def inbound():
+    form = request.form
+    conn, sql, lock = connection()
+    if lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        row = conn.execute(sql, (form["id"], form["from"], form["text"])).fetchone()
+    finally:
+        if lock:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return str(row[0]), 202
+"""
+FLOOR_TABLE = (
+    "CREATE TABLE bench_floor (id {id} PRIMARY KEY,"
+    " external_id VARCHAR(128) UNIQUE, msisdn VARCHAR(20), text TEXT)"
+)
 SERVERS: list[subprocess.Popen] = []
 
 
@@ -282,6 +329,34 @@ def bench_bare(server: Server, args: argparse.Namespace, tmp: Path) -> Result:
     return replace(result, server=server.label())
 
 
+def bench_floor(db: str, server: Server, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
+    """The floor (see FLOOR_APP) on a fresh `bench_floor` table. Returns the result and whether
+    the table holds one row per 2xx answer."""
+    url = make_url(f"sqlite:///{tmp / 'floor.db'}" if db == "sqlite" else args.pg_url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_floor"))
+        conn.execute(text(FLOOR_TABLE.format(id="INTEGER" if db == "sqlite" else "BIGSERIAL")))
+    (tmp / "floor_app.py").write_text(FLOOR_APP)
+    env = dict(os.environ, BENCH_FLOOR_URL=url.set(drivername=url.get_backend_name()).render_as_string(False))
+    try:
+        port = start_gunicorn("floor_app:app", tmp, server, env, tmp / f"floor-{db}.log")
+        try:
+            result = load(port, "floor", db, args)
+        finally:
+            stop_servers()
+        with engine.begin() as conn:
+            rows = conn.scalar(text("SELECT count(*) FROM bench_floor"))
+            conn.execute(text("DROP TABLE bench_floor"))
+    finally:
+        engine.dispose()
+    rows_ok = rows == result.ok_total
+    print(
+        f"check floor {db}: rows {rows} == 2xx answers {result.ok_total}: {'OK' if rows_ok else 'MISMATCH'}"
+    )
+    return replace(result, server=server.label()), rows_ok
+
+
 def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
     """The real receiver on a fresh database and an empty Redis db, no RQ worker. Returns the
     result and whether the row count equals the 2xx answers and Redis holds work for them."""
@@ -314,16 +389,21 @@ def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) 
 
 
 def print_table(results: list[Result], warmup: float) -> None:
-    """One row per run, with the gateway/bare throughput ratio (to the bare run of the same
-    gunicorn setting)."""
+    """One row per run, with its throughput over the bare run of the same gunicorn setting, and
+    for the gateway over the floor run of the same setting and database."""
     bare = {r.server: r.rate() for r in results if r.route == "bare"}
+    floor = {(r.server, r.db): r.rate() for r in results if r.route == "floor"}
     head = f"{'route':<8} {'db':<9} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-    print(f"\n{head} {'client CPU':>10} {'gateway/bare':>12}  gunicorn")
+    print(f"\n{head} {'client CPU':>10} {'x bare':>7} {'x floor':>7}  gunicorn")
     for r in results:
         cpu = 100 * r.client_cpu / (r.seconds + warmup)
+        of_floor = (
+            r.rate() / floor[r.server, r.db] if r.route == "gateway" and (r.server, r.db) in floor else None
+        )
         print(
             f"{r.route:<8} {r.db:<9} {r.rate():>10.1f} {r.percentile(0.50):>7.2f} {r.percentile(0.99):>7.2f}"
-            f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare.get(r.server, float('nan')):>12.2f}  {r.server}"
+            f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare.get(r.server, float('nan')):>7.2f}"
+            f" {'' if of_floor is None else f'{of_floor:.2f}':>7}  {r.server}"
         )
 
 
@@ -369,6 +449,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     p.add_argument("--pg-url", default=PG_URL, help=f"PostgreSQL database to wipe and use (default {PG_URL})")
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    p.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the floor runs (bare route + one durable INSERT per request, per database)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args()
     if not (
@@ -409,9 +495,11 @@ def main() -> int:
                     server = Server(workers, wclass, args.threads)
                     results.append(bench_bare(server, args, Path(tmp)))
                     for db in dbs:
-                        result, ok = bench_gateway(db, server, args, Path(tmp))
-                        results.append(result)
-                        all_ok &= ok
+                        runs = [bench_floor, bench_gateway] if args.floor else [bench_gateway]
+                        for bench in runs:
+                            result, ok = bench(db, server, args, Path(tmp))
+                            results.append(result)
+                            all_ok &= ok
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

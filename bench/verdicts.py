@@ -28,23 +28,29 @@ def earlier(results: dict, part: str) -> str:
 
 
 def receiver_rows(results: dict) -> list[dict]:
-    """MO accepted/s: bare route (reference), then the gateway on each database."""
+    """MO accepted/s: bare route (reference), then per database the floor (reference: bare +
+    one durable INSERT per request, when measured) and the gateway."""
     rec, kannel = results.get("receiver"), results.get("kannel")
     if not rec:
         return [missing("receiver: MO accepted/s", "receiver")]
     runs = rec["runs"]
     bare = next(r for r in runs if r["route"] == "bare")
+    same = [r for r in runs if r["server"] == bare["server"]]
+    floors = {r["db"]: r["per_s"] for r in same if r["route"] == "floor"}
     push = kannel["reference"]["push_per_s"] if kannel else None
     mark = earlier(results, "receiver")
     out = [row(f"receiver: bare Flask route req/s ({bare['server']}){mark}", f"{bare['per_s']:,.0f}/s")]
-    for r in runs:
-        if r["route"] != "gateway" or r["server"] != bare["server"]:
-            continue
+    for r in (r for r in same if r["route"] == "gateway"):
+        floor = floors.get(r["db"])
+        if floor:
+            measured = f"{floor:,.0f}/s ({floor / bare['per_s']:.2f} x bare)"
+            out.append(row(f"receiver: floor, bare + 1 durable INSERT, {r['db']}{mark}", measured))
         ratio = r["per_s"] / bare["per_s"]
         ref = f"bare {bare['per_s']:,.0f}/s" + (f", Kannel push {push:,.0f}/s" if push else "")
         ok = ratio >= RECEIVER_RATIO and (push is None or r["per_s"] >= push)
         goal = f">= {RECEIVER_RATIO} x bare" + (" and >= Kannel push" if push else "")
-        measured = f"{r['per_s']:,.0f}/s ({ratio:.2f} x bare), p99 {r['p99_ms']:.1f} ms"
+        of_floor = f", {r['per_s'] / floor:.2f} x floor" if floor else ""
+        measured = f"{r['per_s']:,.0f}/s ({ratio:.2f} x bare{of_floor}), p99 {r['p99_ms']:.1f} ms"
         out.append(row(f"receiver: MO accepted/s, {r['db']}{mark}", measured, goal, ref, ok))
     return out
 
