@@ -35,6 +35,13 @@ _TRANSLITERATIONS: dict[str, str] = {
     "…": "...",
 }
 
+# The control characters clean_text drops: Unicode's Cc (all of them below U+00A0) except the
+# whitespace ones, LF and tabs among them, which become spaces rather than vanishing so two
+# words separated by a tab do not run together. A translate table: one C pass over the text
+# instead of a Python call per character (every MO goes through it in the receiver).
+_DROP_CONTROLS = dict.fromkeys(
+    code for code in range(0xA0) if unicodedata.category(chr(code)) == "Cc" and not chr(code).isspace()
+)
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _SPACES_AROUND_NEWLINE = re.compile(r" ?\n ?")
 
@@ -75,16 +82,9 @@ def to_gsm7(text: str) -> str:
 def clean_text(text: str) -> str:
     """Normalise line ends to LF, drop control characters (except LF), collapse runs of
     horizontal whitespace to one space and strip the ends."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(char for char in text if char == "\n" or not _is_control(char))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_DROP_CONTROLS)
     text = _HORIZONTAL_SPACE.sub(" ", text)
     return _SPACES_AROUND_NEWLINE.sub("\n", text).strip()
-
-
-def _is_control(char: str) -> bool:
-    # Tabs and other whitespace controls become spaces later rather than vanishing, so two
-    # words separated by a tab do not run together.
-    return unicodedata.category(char) == "Cc" and not char.isspace()
 
 
 def _gsm7_widths(text: str) -> list[int]:
