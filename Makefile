@@ -38,7 +38,7 @@ bench: $(BENCH_STAMP)  ## every benchmark of issue 6 in sequence (about 6 min), 
 bench-quick: $(BENCH_STAMP)  ## the same, shorter runs (about 3 min)
 	$(BIN)/python bench/all.py --quick
 
-bench-receiver: $(STAMP)  ## receiver throughput against a bare Flask route
+bench-receiver: $(STAMP)  ## receiver throughput against a bare Flask route and the floor (bare + 1 durable INSERT)
 	$(BIN)/python bench/receiver.py
 
 bench-ussd: $(STAMP)  ## USSD per-step latency at 50 concurrent sessions against a bare Flask route
