@@ -318,15 +318,24 @@ def count_rows(url: str) -> int:
     return rows
 
 
-def bench_bare(server: Server, args: argparse.Namespace, tmp: Path) -> Result:
-    """The baseline: a Flask route that parses the form and answers 202, same gunicorn setup."""
-    (tmp / "bare_app.py").write_text(BARE_APP)
-    port = start_gunicorn("bare_app:app", tmp, server, dict(os.environ), tmp / "bare.log")
+def serve_and_load(
+    app: str, chdir: Path, env: dict[str, str], run: tuple[str, str], server: Server, args
+) -> Result:
+    """Start `app` (a module in `chdir`) under gunicorn with `server`'s setting, its log in
+    args.logs; run the load against it, labelled `run` (route, database); stop it."""
+    route, db = run
+    port = start_gunicorn(app, chdir, server, env, args.logs / f"{route}-{db}.log")
     try:
-        result = load(port, "bare", "-", args)
+        result = load(port, route, db, args)
     finally:
         stop_servers()
     return replace(result, server=server.label())
+
+
+def bench_bare(server: Server, args: argparse.Namespace, tmp: Path) -> Result:
+    """The baseline: a Flask route that parses the form and answers 202, same gunicorn setup."""
+    (tmp / "bare_app.py").write_text(BARE_APP)
+    return serve_and_load("bare_app:app", tmp, dict(os.environ), ("bare", "-"), server, args)
 
 
 def bench_floor(db: str, server: Server, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
@@ -340,11 +349,7 @@ def bench_floor(db: str, server: Server, args: argparse.Namespace, tmp: Path) ->
     (tmp / "floor_app.py").write_text(FLOOR_APP)
     env = dict(os.environ, BENCH_FLOOR_URL=url.set(drivername=url.get_backend_name()).render_as_string(False))
     try:
-        port = start_gunicorn("floor_app:app", tmp, server, env, tmp / f"floor-{db}.log")
-        try:
-            result = load(port, "floor", db, args)
-        finally:
-            stop_servers()
+        result = serve_and_load("floor_app:app", tmp, env, ("floor", db), server, args)
         with engine.begin() as conn:
             rows = conn.scalar(text("SELECT count(*) FROM bench_floor"))
             conn.execute(text("DROP TABLE bench_floor"))
@@ -354,7 +359,7 @@ def bench_floor(db: str, server: Server, args: argparse.Namespace, tmp: Path) ->
     print(
         f"check floor {db}: rows {rows} == 2xx answers {result.ok_total}: {'OK' if rows_ok else 'MISMATCH'}"
     )
-    return replace(result, server=server.label()), rows_ok
+    return result, rows_ok
 
 
 def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) -> tuple[Result, bool]:
@@ -369,11 +374,7 @@ def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) 
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=REDIS_URL, GATEWAY_QUEUE=QUEUE)
     env.update(GATEWAY_INBOUND_TOKEN=TOKEN, GATEWAY_OUTBOUND="log")
     try:
-        port = start_gunicorn("wsgi:app", ROOT, server, env, tmp / f"gateway-{db}.log")
-        try:
-            result = load(port, "gateway", db, args)
-        finally:
-            stop_servers()
+        result = serve_and_load("wsgi:app", ROOT, env, ("gateway", db), server, args)
         queued, rows = Queue(QUEUE, connection=redis).count, count_rows(url)
     finally:
         redis.flushdb()
@@ -385,7 +386,7 @@ def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) 
     print(f"check {db}: {queued} job(s) queued for the stored MOs: {'OK' if queue_ok else 'MISSING'}")
     if db == "postgres":
         reset_database(url)  # leave the shared test database's tables empty
-    return replace(result, server=server.label()), rows_ok and queue_ok
+    return result, rows_ok and queue_ok
 
 
 def print_table(results: list[Result], warmup: float) -> None:
@@ -490,6 +491,7 @@ def main() -> int:
     results, all_ok = [], True
     try:
         with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
+            args.logs = Path(tmp)  # each gunicorn's output, shown if it fails to start
             for wclass in args.worker_class:
                 for workers in args.workers:
                     server = Server(workers, wclass, args.threads)
