@@ -147,6 +147,15 @@ def test_clean_text(text, expected):
     assert clean_text(text) == expected
 
 
+def test_clean_text_drops_every_control_character_and_spaces_the_whitespace_ones():
+    # Every code point, not a sample: the drop table is built from the first 160 only.
+    controls = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"]
+    assert len(controls) == 65
+    for char in controls:
+        expected = "a\nb" if char in "\n\r" else "a b" if char.isspace() else "ab"
+        assert clean_text(f"a{char}b") == expected, hex(ord(char))
+
+
 @given(st.text())
 def test_clean_text_leaves_no_controls_and_no_double_spaces(text):
     cleaned = clean_text(text)
