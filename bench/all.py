@@ -34,7 +34,11 @@ PARTS = ("receiver", "rq_ceiling", "pipeline-sqlite", "pipeline-postgres", "ussd
 def part_args(part: str, quick: bool, pg_url: str) -> list[str]:
     """The command line of one part, full or --quick."""
     if part == "receiver":
-        timing = ["--seconds", "3", "--warmup", "1"] if quick else ["--seconds", "8", "--warmup", "2"]
+        timing = (
+            ["--seconds", "3", "--warmup", "1"]
+            if quick
+            else ["--seconds", "6", "--warmup", "2", "--repeat", "3"]
+        )
         return ["bench/receiver.py", *timing, "--pg-url", pg_url]
     if part == "rq_ceiling":
         return ["bench/rq_ceiling.py", "--jobs", "1000" if quick else "2000"]

@@ -2,10 +2,11 @@
 route, both served by gunicorn with the same sync workers on 127.0.0.1. See bench/README.md.
 
     .venv/bin/python bench/receiver.py [--seconds N] [--concurrency C] [--db sqlite|postgres|both]
-        [--workers 2[,3,4]] [--worker-class sync[,gthread]] [--threads T]
+        [--workers 2[,3,4]] [--worker-class sync[,gthread]] [--threads T] [--repeat R] [--no-floor]
 
 With several --workers or --worker-class values, every combination runs the bare route and the
 gateway with the same settings, and each gateway row's ratio is to the bare row of its setting.
+With --repeat R, all of it runs R times over, interleaved, and the table shows each run's median.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Result:
     ok_total: int = 0
     client_cpu: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    rounds: list[float] = field(default_factory=list)  # with --repeat: every round's rate
 
     def rate(self) -> float:
         """2xx answers per second in the measured window."""
@@ -391,21 +393,36 @@ def bench_gateway(db: str, server: Server, args: argparse.Namespace, tmp: Path) 
 
 def print_table(results: list[Result], warmup: float) -> None:
     """One row per run, with its throughput over the bare run of the same gunicorn setting, and
-    for the gateway over the floor run of the same setting and database."""
+    for the gateway over the floor run of the same setting and database; with several rounds,
+    each round's rate too."""
     bare = {r.server: r.rate() for r in results if r.route == "bare"}
     floor = {(r.server, r.db): r.rate() for r in results if r.route == "floor"}
     head = f"{'route':<8} {'db':<9} {'requests/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-    print(f"\n{head} {'client CPU':>10} {'x bare':>7} {'x floor':>7}  gunicorn")
+    print(f"\n{head} {'client CPU':>10} {'x bare':>7} {'x floor':>7}  gunicorn  rounds")
     for r in results:
         cpu = 100 * r.client_cpu / (r.seconds + warmup)
         of_floor = (
             r.rate() / floor[r.server, r.db] if r.route == "gateway" and (r.server, r.db) in floor else None
         )
+        rounds = "/".join(f"{rate:.0f}" for rate in r.rounds) if len(r.rounds) > 1 else ""
         print(
             f"{r.route:<8} {r.db:<9} {r.rate():>10.1f} {r.percentile(0.50):>7.2f} {r.percentile(0.99):>7.2f}"
             f" {r.errors:>6} {cpu:>9.0f}% {r.rate() / bare.get(r.server, float('nan')):>7.2f}"
-            f" {'' if of_floor is None else f'{of_floor:.2f}':>7}  {r.server}"
+            f" {'' if of_floor is None else f'{of_floor:.2f}':>7}  {r.server:<8}  {rounds}"
         )
+
+
+def median_runs(results: list[Result]) -> list[Result]:
+    """Per route, database and gunicorn setting (in first-run order), the run with the median
+    rate (the lower middle of an even count), carrying every round's rate in `rounds`."""
+    groups: dict[tuple[str, str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.route, r.db, r.server), []).append(r)
+    out = []
+    for runs in groups.values():
+        ordered = sorted(runs, key=Result.rate)
+        out.append(replace(ordered[(len(ordered) - 1) // 2], rounds=[r.rate() for r in runs]))
+    return out
 
 
 def write_results(path: Path, results: list[Result], args: argparse.Namespace, checks_ok: bool) -> None:
@@ -419,10 +436,12 @@ def write_results(path: Path, results: list[Result], args: argparse.Namespace, c
             "p50_ms": r.percentile(0.50),
             "p99_ms": r.percentile(0.99),
             "errors": r.errors,
+            "per_s_rounds": r.rounds,
         }
         for r in results
     ]
     setup = {"concurrency": args.concurrency, "seconds": args.seconds, "warmup": args.warmup}
+    setup["repeat"] = args.repeat
     write_json(path, {"runs": runs, "checks_ok": checks_ok, "setup": setup})
 
 
@@ -448,6 +467,12 @@ def parse_args() -> argparse.Namespace:
         help="gunicorn worker class(es): sync, gthread or sync,gthread (default sync)",
     )
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every run; the table shows each one's median (default 1)",
+    )
     p.add_argument("--pg-url", default=PG_URL, help=f"PostgreSQL database to wipe and use (default {PG_URL})")
     p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     p.add_argument(
@@ -464,10 +489,11 @@ def parse_args() -> argparse.Namespace:
         and 0 < args.concurrency <= 64
         and all(0 < w <= 32 for w in args.workers)
         and 0 < args.threads <= 64
+        and 0 < args.repeat <= 9
     ):
         p.error(
             "need 0 < --seconds <= 300, 0 <= --warmup <= 60, 0 < --concurrency <= 64, 0 < --workers <= 32,"
-            " 0 < --threads <= 64"
+            " 0 < --threads <= 64, 0 < --repeat <= 9"
         )
     return args
 
@@ -492,27 +518,35 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
             args.logs = Path(tmp)  # each gunicorn's output, shown if it fails to start
-            for wclass in args.worker_class:
-                for workers in args.workers:
-                    server = Server(workers, wclass, args.threads)
-                    results.append(bench_bare(server, args, Path(tmp)))
-                    for db in dbs:
-                        runs = [bench_floor, bench_gateway] if args.floor else [bench_gateway]
-                        for bench in runs:
-                            result, ok = bench(db, server, args, Path(tmp))
-                            results.append(result)
-                            all_ok &= ok
+            # Rounds interleave every run, so a slow spell of the machine hits them all alike.
+            for _ in range(args.repeat):
+                for wclass in args.worker_class:
+                    for workers in args.workers:
+                        server = Server(workers, wclass, args.threads)
+                        results.append(bench_bare(server, args, Path(tmp)))
+                        for db in dbs:
+                            runs = [bench_floor, bench_gateway] if args.floor else [bench_gateway]
+                            for bench in runs:
+                                result, ok = bench(db, server, args, Path(tmp))
+                                results.append(result)
+                                all_ok &= ok
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
         stop_servers()
+    results = median_runs(results)
     print_table(results, args.warmup)
     settings = ", ".join(sorted({r.server for r in results}))
+    rounds = (
+        f"; the median of {args.repeat} interleaved rounds (rounds: each one's rate)"
+        if args.repeat > 1
+        else ""
+    )
     print(
         f"\ngunicorn: {settings} (workers, class); {args.concurrency} connections from"
         f" {args.concurrency} client processes, {args.warmup:g} s warm-up +"
-        f" {args.seconds:g} s; client CPU is % of one core over warm-up + window"
+        f" {args.seconds:g} s; client CPU is % of one core over warm-up + window{rounds}"
     )
     if args.json:
         write_results(args.json, results, args, all_ok)

@@ -39,7 +39,11 @@ def receiver_rows(results: dict) -> list[dict]:
     floors = {r["db"]: r["per_s"] for r in same if r["route"] == "floor"}
     push = kannel["reference"]["push_per_s"] if kannel else None
     mark = earlier(results, "receiver")
-    out = [row(f"receiver: bare Flask route req/s ({bare['server']}){mark}", f"{bare['per_s']:,.0f}/s")]
+    rounds = len(bare.get("per_s_rounds", []))
+    median = f" (each a median of {rounds} rounds)" if rounds > 1 else ""
+    out = [
+        row(f"receiver: bare Flask route req/s ({bare['server']}){mark}", f"{bare['per_s']:,.0f}/s{median}")
+    ]
     for r in (r for r in same if r["route"] == "gateway"):
         floor = floors.get(r["db"])
         if floor:

@@ -64,6 +64,12 @@ def test_receiver_rows(runs, kannel_push, expected):
     assert [(r["figure"], r["verdict"], r["measured"]) for r in rows[1:]] == expected
 
 
+def test_receiver_rows_say_when_figures_are_medians_of_rounds():
+    bare = BARE | {"per_s_rounds": [4800.0, 5000.0, 5100.0]}
+    rows = receiver_rows({"receiver": {"runs": [bare, _run("gateway", "sqlite", 3100.0)]}})
+    assert rows[0]["measured"] == "5,000/s (each a median of 3 rounds)"
+
+
 def test_receiver_rows_without_a_receiver_run_says_so():
     (only,) = receiver_rows({})
     assert only["verdict"] == "n/a"
