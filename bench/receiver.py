@@ -426,7 +426,8 @@ def median_runs(results: list[Result]) -> list[Result]:
 
 
 def write_results(path: Path, results: list[Result], args: argparse.Namespace, checks_ok: bool) -> None:
-    """The table as JSON: one entry per run (route, db, gunicorn setting, rate, latency)."""
+    """The table as JSON: one entry per route, db and gunicorn setting (its median run with
+    --repeat: rate, latency, and every round's rate)."""
     runs = [
         {
             "route": r.route,

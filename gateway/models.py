@@ -79,7 +79,11 @@ class InboundMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     aggregator: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(128))
-    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    # No index on the sender: nothing looks MOs up by number (reports and replies carry it),
+    # and every index is written for every MO the receiver stores; this one cost about 5 us
+    # of CPU per insert on SQLite (27 -> 22) and 6 on PostgreSQL's side (97 -> 91), 20,000
+    # inserts, 3 rounds. A rare look-up by number (abuse, a citizen's data request) can scan.
+    msisdn: Mapped[str] = mapped_column(String(20))
     to: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
