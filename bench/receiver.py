@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from gateway.db import make_engine  # noqa: E402
 from gateway.models import Base, InboundMessage  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -126,13 +127,6 @@ class Result:
         """Latency percentile in milliseconds, over the measured window."""
         ordered = sorted(self.latencies)
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
