@@ -28,7 +28,7 @@ from gateway.errors import GatewayError, InvalidPayload
 from gateway.models import REPORT_STATUS_LABELS, Report, ReportEvent, UpstreamEvent, WebhookDelivery, utcnow
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature
-from gateway.services import admin
+from gateway.services import admin, quarantine
 from gateway.services.admin import iso, shown_number
 from gateway.services.outbox import backoff_delay
 
@@ -139,7 +139,12 @@ def deliver_due(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
             ).rowcount
         if not claimed:
             continue
-        delay = _deliver(rt, delivery_id)
+        delay = quarantine.run_guarded(
+            rt, quarantine.WEBHOOK, delivery_id, lambda i=delivery_id: _deliver(rt, i)
+        )
+        if delay is quarantine.SET_ASIDE:
+            counts["quarantined"] = counts.get("quarantined", 0) + 1
+            continue
         if delay is None:
             counts["delivered"] += 1
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import asdict
 from datetime import date
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
@@ -16,10 +17,10 @@ from gateway.gsm7 import clean_text
 from gateway.models import REPORT_STATUS_LABELS, ApiToken
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_matches, split_token
-from gateway.services import admin, sla, upstream
+from gateway.services import admin, quarantine, sla, upstream
 from gateway.services.admin import ReportNotFound, ReportQuery
 from gateway.services.outbox import requeue_failed
-from gateway.web.openapi import OUTBOUND_STATES, openapi_document
+from gateway.web.openapi import MAX_ROW_ID, OUTBOUND_STATES, openapi_document
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
@@ -227,6 +228,28 @@ def requeue(outbound_id: int):
     if outbound_id > 2**62 or not requeue_failed(_rt(), outbound_id):
         abort(409, description="message not found or not FAILED")
     return jsonify(id=outbound_id, state="QUEUED")
+
+
+@bp.get("/quarantine")
+@requires("viewer")
+def quarantined():
+    """Work set aside because it kept failing, with the QUARANTINED count per kind."""
+    state = _choice_arg("state", quarantine.STATES) or quarantine.QUARANTINED
+    kind = _choice_arg("kind", quarantine.KINDS)
+    limit = _int_arg("limit", 100, 1, 500)
+    items = quarantine.list_entries(_rt(), state, kind, limit)
+    return jsonify(items=[asdict(e) for e in items], counts=quarantine.count_quarantined(_rt()))
+
+
+@bp.post("/quarantine/<int:entry_id>/<any(retry, drop):action>")
+@requires("admin")
+def quarantine_action(entry_id: int, action: str):
+    """Retry (fresh tries) or drop (give up, kept for the record) one quarantined entry."""
+    act = quarantine.retry if action == "retry" else quarantine.drop
+    entry = act(_rt(), entry_id) if entry_id <= MAX_ROW_ID else None
+    if entry is None:
+        abort(404, description="no quarantined entry with this id")
+    return jsonify(asdict(entry))
 
 
 @bp.post("/events")
