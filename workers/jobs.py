@@ -53,8 +53,8 @@ def deliver_webhooks() -> str:
     return str(upstream.deliver_due(runtime()))
 
 
-def ussd_draft_check(fmt_name: str, session_id: str) -> str:
+def ussd_draft_check(fmt_name: str, session_key: str) -> str:
     """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft."""
     from gateway.ussd import service
 
-    return service.check_dead_draft(runtime(), fmt_name, session_id)
+    return service.check_dead_draft(runtime(), fmt_name, session_key)
