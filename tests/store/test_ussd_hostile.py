@@ -216,6 +216,17 @@ def test_the_sms_flood_limit_covers_ussd_filings(client, rt, run_jobs, fake_aggr
     assert "terkirim" in screen
 
 
+def test_a_flooding_number_gets_no_draft_notice_either(client, rt, run_jobs, fake_aggregator):
+    for i in range(rt.settings.flood_limit):
+        post_mo(client, f"LAPOR jalan rusak nomor {i} di desa", sender=OWNER)
+    run_jobs()
+    ussd = start_draft(client, "generic")
+    rt.redis.delete(f"gw:ussd:s:{ussd.owner}")  # the call drops with the draft unsent
+    assert service.check_dead_draft(rt, "generic", ussd.session_key) == "flood"
+    run_jobs()
+    assert notices(rt) == [] and len(fake_aggregator.sent()) == rt.settings.flood_limit
+
+
 def test_sms_texts_count_toward_the_ussd_limit(client, rt, run_jobs, fake_aggregator):
     for i in range(rt.settings.flood_limit):
         post_mo(client, f"LAPOR jalan rusak nomor {i} di desa", sender=OWNER)
