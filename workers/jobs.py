@@ -53,7 +53,7 @@ def deliver_webhooks() -> str:
     return str(upstream.deliver_due(runtime()))
 
 
-def ussd_draft_check(fmt_name: str, session_id: str) -> str:
+def ussd_draft_check(fmt_name: str, session_key: str) -> str:
     """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft (tried
     up to quarantine.MAX_TRIES times, then set aside for an admin)."""
     from gateway.ussd import service
@@ -63,8 +63,8 @@ def ussd_draft_check(fmt_name: str, session_id: str) -> str:
         quarantine.run_guarded(
             rt,
             quarantine.USSD,
-            f"{fmt_name}:{session_id}",
-            lambda: service.check_dead_draft(rt, fmt_name, session_id),
+            f"{fmt_name}:{session_key}",
+            lambda: service.check_dead_draft(rt, fmt_name, session_key),
         )
     )
 
