@@ -32,7 +32,7 @@ def insert_unreadable_mo(rt, n: int) -> int:
     with rt.engine.begin() as conn:
         return conn.execute(
             text(
-                "INSERT INTO inbound_messages (aggregator, external_id, msisdn, \"to\", text, sent_at,"
+                'INSERT INTO inbound_messages (aggregator, external_id, msisdn, "to", text, sent_at,'
                 f" received_at, status) VALUES ('generic', :eid, '+6281299990000', '1708', 'LAPOR racun',"
                 f" {bad_time}, :now, 'PENDING') RETURNING id"
             ),
