@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, StatusUpdate
+from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
@@ -205,6 +206,9 @@ def _note_failure(out: OutboundMessage, attempt: int, exc: SendError, settings) 
 
 def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdate]) -> int:
     """Store every DLR and apply the ones whose MT we know; return how many were applied."""
+    for update in updates:  # before the transaction: a 400 names the field, never a 503
+        check_string(update.message_ref, "id", 128)
+        check_string(update.raw_status[:64], "status", 64)  # kept to its column, as stored
     applied = 0
     with rt.transaction() as s:
         for update in updates:
@@ -225,9 +229,10 @@ def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdat
 
 def _find_outbound(s: Session, aggregator: str, update: StatusUpdate) -> OutboundMessage | None:
     if update.by_gateway_id:
-        if not update.message_ref.isdigit():
+        gateway_id = row_id(update.message_ref)
+        if gateway_id is None:
             raise InvalidPayload("id", "must be the gateway's numeric message id")
-        out = s.get(OutboundMessage, int(update.message_ref), with_for_update=True)
+        out = s.get(OutboundMessage, gateway_id, with_for_update=True)
         return out if out is not None and out.aggregator == aggregator else None
     return s.scalar(
         select(OutboundMessage)
