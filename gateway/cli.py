@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from gateway.errors import InvalidPayload
 from gateway.models import API_ROLES, OutboundMessage
 from gateway.msisdn import mask_msisdn
 
@@ -32,7 +33,10 @@ def register_cli(app: Flask) -> None:
         """Create a token and print it once (only its hash is stored)."""
         from gateway.services.tokens import create_token
 
-        click.echo(create_token(current_app.extensions["gateway"], name, role))
+        try:
+            click.echo(create_token(current_app.extensions["gateway"], name, role))
+        except InvalidPayload as exc:
+            raise click.BadParameter(exc.reason, param_hint="--name") from None
 
     @token.command("revoke")
     @click.argument("name")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
+from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
@@ -293,6 +294,9 @@ def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdat
     If applying them together fails inside the gateway, they are stored unapplied and applied
     one by one, each quarantined if it keeps failing: the aggregator still gets its 2xx (the
     DLR is stored) and one bad DLR cannot stop the others."""
+    for update in updates:  # before the transaction: a 400 names the field, never a 503
+        check_string(update.message_ref, "id", 128)
+        check_string(update.raw_status[:64], "status", 64)  # kept to its column, as stored
     try:
         with rt.transaction() as s:
             return sum(_store_and_apply(s, aggregator, update) for update in updates)
@@ -349,9 +353,10 @@ def _store_and_apply(s: Session, aggregator: str, update: StatusUpdate) -> int:
 
 def _find_outbound(s: Session, aggregator: str, update: StatusUpdate) -> OutboundMessage | None:
     if update.by_gateway_id:
-        if not update.message_ref.isdigit():
+        gateway_id = row_id(update.message_ref)
+        if gateway_id is None:
             raise InvalidPayload("id", "must be the gateway's numeric message id")
-        out = s.get(OutboundMessage, int(update.message_ref), with_for_update=True)
+        out = s.get(OutboundMessage, gateway_id, with_for_update=True)
         return out if out is not None and out.aggregator == aggregator else None
     return s.scalar(
         select(OutboundMessage)

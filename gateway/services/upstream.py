@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.edge import loads_json
 from gateway.errors import GatewayError, InvalidPayload
 from gateway.models import REPORT_STATUS_LABELS, Report, ReportEvent, UpstreamEvent, WebhookDelivery, utcnow
 from gateway.runtime import Runtime
@@ -230,10 +231,7 @@ def handle_event(rt: Runtime, body: bytes, timestamp: str | None, signature: str
 
 
 def _parse_event(body: bytes) -> dict:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("body", "is not valid UTF-8 JSON") from None
+    data = loads_json(body)
     if not isinstance(data, dict):
         raise InvalidPayload("body", "must be a JSON object")
 

@@ -3,6 +3,7 @@ tests/store/test_openapi.py runs schemathesis against it (no 5xx, responses matc
 
 from __future__ import annotations
 
+from gateway.edge import MAX_ROW_ID
 from gateway.models import OUTBOUND_ORDER, REPORT_STATUS_LABELS
 from gateway.services.quarantine import KINDS, STATES
 
@@ -190,8 +191,6 @@ _SCHEMAS["Quarantined"] = {
         "quarantined_at": _NULL_TIME,
     },
 }
-# Row ids are 32-bit integers on every database.
-MAX_ROW_ID = 2**31 - 1
 _ROW_ID = {
     "name": "id",
     "in": "path",
@@ -271,8 +270,16 @@ def openapi_document() -> dict:
                     "parameters": [
                         _query("status", {"type": "string", "enum": list(REPORT_STATUS_LABELS)}, "status"),
                         _query("channel", {"type": "string", "enum": ["SMS", "USSD"]}, "channel"),
-                        _query("since", {"type": "string", "format": "date"}, "filed on or after (local)"),
-                        _query("until", {"type": "string", "format": "date"}, "filed on or before (local)"),
+                        _query(
+                            "since",
+                            {"type": "string", "format": "date"},
+                            "filed on or after (local, year 2000-2999)",
+                        ),
+                        _query(
+                            "until",
+                            {"type": "string", "format": "date"},
+                            "filed on or before (local, year 2000-2999)",
+                        ),
                         _query("q", {"type": "string", "maxLength": 200}, "text or tracking number"),
                         *_PAGING,
                     ],
@@ -324,7 +331,7 @@ def openapi_document() -> dict:
                             "name": "id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
                         }
                     ],
                     "responses": {

@@ -219,7 +219,8 @@ class Tally:
         )
 
 
-HEADER = f"{'fault':<44} {'in flight':>6} {'lost':>5} {'dup':>6} {'resent':>7} {'quarantined':>11} {'recovery s':>9}"
+_COLUMNS = ("in flight", 6), ("lost", 5), ("dup", 6), ("resent", 7), ("quarantined", 11), ("recovery s", 9)
+HEADER = f"{'fault':<44} " + " ".join(f"{name:>{width}}" for name, width in _COLUMNS)
 
 
 def replies_by_number(accepted: list[dict]) -> dict[str, set[str]]:
