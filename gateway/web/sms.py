@@ -19,11 +19,12 @@ bp = Blueprint("sms", __name__, url_prefix="/sms")
 
 
 def _authorised_aggregator(name: str) -> Aggregator:
+    rt = current_app.extensions["gateway"]
+    # The token first: a caller without it learns nothing, not even which names exist.
+    require_inbound_token(request, rt.settings.inbound_token)
     aggregator = inbound_aggregator(name)
     if aggregator is None:
         abort(404, description=f"unknown aggregator {name!r}")
-    rt = current_app.extensions["gateway"]
-    require_inbound_token(request, rt.settings.inbound_token)
     if aggregator.name == "generic" and rt.settings.generic_signing_secret:
         _check_signature(rt)
     return aggregator
