@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from gateway.db import batch_lock
+from gateway.dberrors import describe_db_error
 from gateway.models import INBOUND_PENDING, InboundMessage
 from gateway.queueing import enqueue_drain
 from gateway.runtime import Runtime
@@ -125,9 +126,5 @@ def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult
 
 
 def _safe_reason(exc: Exception) -> str:
-    """What went wrong, fit for a log: the exception's type, and for a database constraint
-    the driver's first line ("UNIQUE constraint failed: reports.source_key"). Never the rest:
-    SQL errors quote parameters and failing rows (numbers, complaint text)."""
-    if isinstance(exc, IntegrityError) and exc.orig is not None:
-        return f"{type(exc).__name__}: {str(exc.orig).splitlines()[0][:160]}"
-    return type(exc).__name__
+    """What went wrong, fit for a log: never a value (SQL errors quote rows and parameters)."""
+    return describe_db_error(exc)
