@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from gateway.dberrors import describe_db_error
 from gateway.models import (
     INBOUND_PENDING,
     InboundMessage,
@@ -64,13 +65,10 @@ SET_ASIDE = Quarantined()
 
 
 def safe_reason(exc: BaseException) -> str:
-    """What went wrong, fit for a log or an admin screen: the exception's type, and for a
-    database constraint the driver's first line ("UNIQUE constraint failed: reports.source_key").
-    Never the rest: SQL errors quote parameters and failing rows (numbers, complaint text)."""
-    if isinstance(exc, IntegrityError) and exc.orig is not None:
-        first = str(exc.orig).splitlines()[0] if str(exc.orig) else ""
-        return f"{type(exc).__name__}: {first[:160]}"
-    return type(exc).__name__
+    """What went wrong, fit for a log or an admin screen: the exception's type and, for a
+    database error, what the driver names (constraint, table, column). Never the rest: SQL
+    errors quote parameters and failing rows (numbers, complaint text)."""
+    return describe_db_error(exc)
 
 
 def note_failure(s: Session, kind: str, ref: str | int, exc: BaseException, at_once: bool = False) -> bool:
