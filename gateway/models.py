@@ -106,6 +106,13 @@ class Report(Base):
     """A citizen's complaint."""
 
     __tablename__ = "reports"
+    __table_args__ = (
+        # The admin API's report list: newest first (ORDER BY created_at DESC, id DESC, one
+        # page), optionally by status or a date range. Without them every page sorts the
+        # whole table (migration 0002).
+        Index("ix_reports_created", "created_at", "id"),
+        Index("ix_reports_status_created", "status", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_no: Mapped[str] = mapped_column(String(10), unique=True)
