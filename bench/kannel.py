@@ -30,7 +30,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.memory import stop_gateway  # noqa: E402
 from bench.receiver import write_json  # noqa: E402
-from gateway.db import create_schema, make_engine  # noqa: E402
+from gateway.db import make_engine  # noqa: E402
+from gateway.migrate import upgrade_to_head  # noqa: E402
 from gateway.models import InboundMessage  # noqa: E402
 from tests.support import processes  # noqa: E402
 from tests.support.kannel import KannelHarness, RecordingServer, kannel_harness, missing_binaries  # noqa: E402
@@ -149,8 +150,8 @@ def gateway(n: int, timeout: float, workdir: Path) -> dict:
     """n MOs through Kannel and the gateway; seconds until every reply reached fakesmsc."""
     port = processes.free_port()
     db_url = f"sqlite:///{workdir}/gateway.db"
+    upgrade_to_head(db_url)
     engine = make_engine(db_url)
-    create_schema(engine)
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     mo_url = f"http://127.0.0.1:{port}/sms/kannel/inbound?{MO_QUERY}"

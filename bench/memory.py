@@ -37,7 +37,8 @@ from rq import Queue  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 import bench.receiver as receiver  # noqa: E402
-from gateway.db import create_schema, make_engine  # noqa: E402
+from gateway.db import make_engine  # noqa: E402
+from gateway.migrate import upgrade_to_head  # noqa: E402
 from gateway.models import InboundMessage, Report  # noqa: E402
 from gateway.parsers.tracking import new_tracking_number  # noqa: E402
 from tests.support.aggregator import start_fake_aggregator  # noqa: E402
@@ -217,7 +218,7 @@ def phase(name: str, n: int, reports: int, args: argparse.Namespace, tmp: Path) 
     workdir = tmp / name
     workdir.mkdir()
     db_url = f"sqlite:///{workdir}/gateway.db"
-    create_schema(make_engine(db_url))
+    upgrade_to_head(db_url)
     preload_s = preload(db_url, reports) if reports else 0.0
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()

@@ -36,8 +36,7 @@ from redis import Redis  # noqa: E402
 
 from bench.lean_aggregator import LeanAggregator  # noqa: E402
 from bench.receiver import TOKEN, Connection, map_in_processes, reset_database, write_json  # noqa: E402
-from gateway.db import make_engine  # noqa: E402
-from gateway.models import Base  # noqa: E402
+from gateway.migrate import upgrade_to_head  # noqa: E402
 from tests.support.processes import start_gateway, wait_until  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
@@ -165,7 +164,7 @@ def prepare_database(db: str, tmp: Path) -> str:
         reset_database(PG_URL)
         return PG_URL
     url = f"sqlite:///{tmp}/gateway.db"
-    Base.metadata.create_all(make_engine(url))
+    upgrade_to_head(url)
     return url
 
 

@@ -36,8 +36,9 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from gateway.db import make_engine  # noqa: E402
-from gateway.models import Base, InboundMessage  # noqa: E402
+from gateway.models import InboundMessage  # noqa: E402
 from tests.support.processes import free_port  # noqa: E402
+from tests.support.schema import reset_schema  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -299,10 +300,7 @@ def reset_database(url: str) -> None:
             if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
         admin.dispose()
-    engine = make_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    reset_schema(url)
 
 
 def count_rows(url: str) -> int:

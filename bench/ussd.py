@@ -196,9 +196,9 @@ def main() -> int:
 
             redis.flushdb()
             db_url = args.db_url or f"sqlite:///{tmp_path}/gateway.db"
-            from gateway.db import create_schema, make_engine
+            from gateway.migrate import upgrade_to_head
 
-            create_schema(make_engine(db_url))
+            upgrade_to_head(db_url)
             number = seed_report(db_url)
             env.update(DATABASE_URL=db_url, REDIS_URL=REDIS_URL, GATEWAY_QUEUE="bench-ussd")
             env.update(GATEWAY_INBOUND_TOKEN=TOKEN, GATEWAY_OUTBOUND="log")

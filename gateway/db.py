@@ -1,4 +1,5 @@
-"""Engine and session factory. One engine per process, created from DATABASE_URL."""
+"""Engine and session factory. One engine per process, created from DATABASE_URL. The schema
+is not made here: Alembic migrations make it (gateway.migrate, `alembic upgrade head`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from sqlalchemy import Table, create_engine, event, insert
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
-
-from gateway.models import Base
 
 
 def make_engine(database_url: str) -> Engine:
@@ -148,12 +147,6 @@ class RowInserter:
             order = list(compiled.positiontup) if compiled.positional else None
             self._compiled[dialect.name] = (str(compiled), order, processors)
         return self._compiled[dialect.name]
-
-
-def create_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent). Until the schema is deployed anywhere, this is the
-    migration; once it is, schema changes go through Alembic."""
-    Base.metadata.create_all(engine)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
-from gateway.db import create_schema, make_engine, make_sessionmaker
+from gateway.db import make_engine, make_sessionmaker
 from gateway.queueing import Doorbell
 from gateway.sender import Sender
 
@@ -35,11 +35,11 @@ class Runtime:
             yield session
 
 
-def build_runtime(settings: Settings, create_tables: bool = True) -> Runtime:
-    """Connect to the database and Redis (lazily: nothing is dialled until first use)."""
+def build_runtime(settings: Settings) -> Runtime:
+    """Connect to the database and Redis (lazily: nothing is dialled until first use). The
+    schema must exist already (`alembic upgrade head`, before any process starts: /readyz
+    answers 503 until it is at the latest revision)."""
     engine = make_engine(settings.database_url)
-    if create_tables:
-        create_schema(engine)
     # Short socket timeouts: a receiver must not hang on a dead Redis (it answers 2xx from
     # the database and lets the sweeper enqueue later).
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)

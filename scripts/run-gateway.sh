@@ -27,8 +27,8 @@ MSG
   exit 1
 fi
 
-# Create the tables once, before several processes race to do it.
-python -c "from config import load_settings; from gateway.db import make_engine, create_schema; create_schema(make_engine(load_settings().database_url))"
+# Create or upgrade the schema (migrations/, DATABASE_URL) once, before any process starts.
+alembic upgrade head
 
 # Keep a component running: RQ's worker pool and cron scheduler exit when Redis goes away
 # for long; they are restarted until Redis is back (the receiver keeps storing meanwhile).

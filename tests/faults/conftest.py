@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from gateway.db import make_engine
-from gateway.models import Base
 from tests.conftest import INBOUND_TOKEN, SEND_TOKEN, TEST_POSTGRES_URL
 from tests.support.aggregator import FakeAggregator, start_fake_aggregator
 from tests.support.faults import (
@@ -29,6 +27,7 @@ from tests.support.faults import (
     count,
 )
 from tests.support.processes import GatewayProcesses, start_gateway, wait_until
+from tests.support.schema import reset_schema
 
 pytestmark = pytest.mark.faults
 RESULTS: list[Tally] = []
@@ -119,10 +118,7 @@ class Rig:
 
 @pytest.fixture
 def rig(tmp_path):
-    engine = make_engine(TEST_POSTGRES_URL)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    reset_schema(TEST_POSTGRES_URL)
     redis = RedisServer(tmp_path)
     redis.start()
     proxy = TcpProxy(make_url(TEST_POSTGRES_URL).port or 5432)

@@ -215,7 +215,7 @@ def test_database_down_is_503_and_nothing_acknowledged(rt, settings):
     from gateway.runtime import build_runtime
 
     down = settings.replace(database_url="postgresql+psycopg://postgres@127.0.0.1:1/test")
-    app = create_app(runtime=build_runtime(down, create_tables=False))
+    app = create_app(runtime=build_runtime(down))
     resp = app.test_client().post(
         "/sms/generic/inbound",
         data={"from": "081234567890", "to": "1708", "text": "x", "id": "d"},
