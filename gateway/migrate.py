@@ -44,15 +44,14 @@ def downgrade_to(database_url: str, revision: str) -> None:
 @functools.cache
 def head_revision() -> str:
     """The latest revision the code knows (read from migrations/versions once per process)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "migrations/versions has no revision"
-    return head
+    return revisions()[-1]
 
 
-def revisions() -> list[str]:
-    """Every revision, oldest first."""
+@functools.cache
+def revisions() -> tuple[str, ...]:
+    """Every revision the code knows, oldest first (read once per process)."""
     script = ScriptDirectory.from_config(alembic_config())
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    return tuple(rev.revision for rev in reversed(list(script.walk_revisions())))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -63,7 +63,8 @@ def group_alive(pgid: int) -> bool:
 def start_gateway(
     workdir: Path, env_overrides: dict[str, str], timeout: float = 30.0, port: int | None = None
 ) -> GatewayProcesses:
-    """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /healthz answers."""
+    """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /readyz says it is ready
+    (database and Redis answer, schema migrated)."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -91,7 +92,7 @@ def start_gateway(
         if proc.poll() is not None:
             raise RuntimeError(f"gateway exited early:\n{gw.log()[-3000:]}")
         try:
-            if requests.get(f"{gw.url}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{gw.url}/readyz", timeout=1).status_code == 200:
                 return gw
         except (requests.ConnectionError, requests.Timeout):
             pass
