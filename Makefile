@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel contract clean
+.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel bench-migration contract clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-memory: $(STAMP)  ## peak RSS per gateway process: idle, under a backlog, 
 
 bench-kannel: $(STAMP)  ## 2,000 MO through a real Kannel (fakesmsc) until every reply is back
 	$(BIN)/python bench/kannel.py
+
+bench-migration: $(STAMP)  ## alembic upgrade baseline -> head on 100,000 reports, SQLite and PostgreSQL
+	$(BIN)/python bench/migration.py
 
 contract: $(STAMP)  ## the shared black-box contract check
 	$(PYTHON) ../shared/tools/contract_check.py .
