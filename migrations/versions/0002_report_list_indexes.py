@@ -6,7 +6,7 @@ serves the unfiltered list and date ranges, read backwards; (status, created_at,
 of one status (the triage view: RECEIVED, newest first) and its count. Writing a report
 touches two more index entries, once per complaint, not per MO.
 
-Building them takes a share lock on reports (writes wait): seconds at 100,000 reports
+Building them takes a share lock on reports (writes wait): about a second at 100,000 reports
 (bench/migration.py measures it).
 
 Revision ID: 0002
