@@ -21,6 +21,7 @@ class Finding:
 
 DEEP_JSON = "JSON nested thousands deep: 500 RecursionError (every JSON route)"
 KANNEL_CHARSET = "Kannel charset=zlib/uu/bz2 (a codec that is not a text encoding): 500 LookupError"
+KANNEL_CODEC_DECODE = "Kannel charset=idna/punycode: decode fails despite errors=replace: 500 UnicodeError"
 KANNEL_DLR_DIGITS = "Kannel DLR id of non-ASCII digits (id=%C2%B2): 500 ValueError"
 KANNEL_DLR_HUGE = "Kannel DLR id beyond the integer column (2^31 PG 503, 2^63 SQLite 500 OverflowError)"
 UNTIL_9999 = "GET /api/v1/reports?until=9999-12-31 (or since=0001-01-01): 500 OverflowError"
@@ -30,11 +31,26 @@ TOO_LONG_FOR_PG = "MO `to` over 20 chars, NUL in MO id/to or DLR id: PG 503 Data
 KNOWN: list[Finding] = [
     Finding(DEEP_JSON, ("",), 500, "RecursionError"),
     Finding(KANNEL_CHARSET, ("GET /sms/kannel/inbound", "POST /sms/kannel/inbound"), 500, "LookupError"),
+    Finding(
+        KANNEL_CODEC_DECODE, ("GET /sms/kannel/inbound", "POST /sms/kannel/inbound"), 500, "UnicodeError"
+    ),
+    Finding(
+        KANNEL_CODEC_DECODE,
+        ("GET /sms/kannel/inbound", "POST /sms/kannel/inbound"),
+        500,
+        "UnicodeDecodeError",
+    ),
     Finding(KANNEL_DLR_DIGITS, ("GET /sms/kannel/status",), 500, "ValueError"),
     Finding(KANNEL_DLR_HUGE, ("GET /sms/kannel/status",), 500, "OverflowError", ("sqlite",)),
     Finding(KANNEL_DLR_HUGE, ("GET /sms/kannel/status",), 503, "DataError", ("postgres",)),
     Finding(UNTIL_9999, ("GET /api/v1/reports",), 500, "OverflowError"),
-    Finding(REQUEUE_HUGE, ("GET /api/v1/outbound, POST .../requeue",), 503, "DataError", ("postgres",)),
+    Finding(
+        REQUEUE_HUGE,
+        ("GET /api/v1/outbound, POST .../requeue", "schemathesis"),
+        503,
+        "DataError",
+        ("postgres",),
+    ),
     Finding(TOO_LONG_FOR_PG, ("POST /sms/", "GET /sms/"), 503, "DataError", ("postgres",)),
 ]
 

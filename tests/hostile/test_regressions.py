@@ -76,6 +76,16 @@ def test_kannel_codec_that_is_not_a_charset_is_refused(client, charset):
     assert _refused(_call(client, "GET", "/sms/kannel/inbound", query_string=query), "charset")
 
 
+@pytest.mark.xfail(strict=True, reason=f"issue 12: {findings.KANNEL_CODEC_DECODE}")
+@pytest.mark.parametrize("charset", ["idna", "punycode"])
+@pytest.mark.parametrize("post_url", [False, True], ids=["get-url", "post-url"])
+def test_kannel_charset_that_cannot_decode_is_refused(client, charset, post_url):
+    query = f"from=081234567890&to=1708&text=%C2%80&id=k-2&charset={charset}&token={INBOUND_TOKEN}"
+    body = {"data": b"\x80\xff", "content_type": "text/plain"} if post_url else {}
+    resp = _call(client, "POST" if post_url else "GET", "/sms/kannel/inbound", query_string=query, **body)
+    assert _refused(resp, "charset") or _refused(resp, "text")
+
+
 @pytest.mark.xfail(strict=True, reason=f"issue 12: {findings.KANNEL_DLR_DIGITS}")
 def test_kannel_dlr_id_of_unicode_digits_is_refused(client):
     resp = _call(
