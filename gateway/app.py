@@ -7,7 +7,7 @@ import logging
 from flask import Flask, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from config.settings import Settings, load_settings
@@ -69,7 +69,14 @@ def _register_error_handlers(app: Flask) -> None:
         return jsonify(error="invalid_payload", field=exc.field, reason=exc.reason), 400
 
     @app.errorhandler(SQLAlchemyError)
-    def database_unavailable(exc: SQLAlchemyError):
+    def database_error(exc: SQLAlchemyError):
+        if isinstance(exc, DataError | IntegrityError):
+            # The database refused a value (too long, out of range): input the edge should
+            # have refused. A 503 would have the aggregator retry it for ever, so it is 400.
+            log.error("the database refused a value, answering 400: %s", type(exc).__name__)
+            return jsonify(
+                error="invalid_payload", field="body", reason="a value the gateway cannot store"
+            ), 400
         # Nothing was acknowledged: the aggregator keeps the message and retries.
         log.error("database error, answering 503: %s", type(exc).__name__)
         return jsonify(error="unavailable", reason="could not store the message; retry later"), 503

@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app wsgi sweep`, `outbox list|requeue`, `token create|revoke`."""
+"""Operator commands: `flask --app wsgi sweep`, `outbox list|requeue`, `token create|revoke`,
+`quarantine list|retry|drop`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from gateway.errors import InvalidPayload
 from gateway.models import API_ROLES, OutboundMessage
 from gateway.msisdn import mask_msisdn
 
@@ -31,7 +33,10 @@ def register_cli(app: Flask) -> None:
         """Create a token and print it once (only its hash is stored)."""
         from gateway.services.tokens import create_token
 
-        click.echo(create_token(current_app.extensions["gateway"], name, role))
+        try:
+            click.echo(create_token(current_app.extensions["gateway"], name, role))
+        except InvalidPayload as exc:
+            raise click.BadParameter(exc.reason, param_hint="--name") from None
 
     @token.command("revoke")
     @click.argument("name")
@@ -72,3 +77,42 @@ def register_cli(app: Flask) -> None:
         rt = current_app.extensions["gateway"]
         for oid in outbound_ids:
             click.echo(f"{oid}\t{'requeued' if requeue_failed(rt, oid) else 'not FAILED, left alone'}")
+
+    _register_quarantine(app)
+
+
+def _register_quarantine(app: Flask) -> None:
+    from gateway.services import quarantine
+
+    @app.cli.group("quarantine")
+    def group():
+        """Work set aside because it kept failing (MOs, sends, DLRs, webhooks, USSD, SLA)."""
+
+    @group.command("list")
+    @click.option(
+        "--state", type=click.Choice(quarantine.STATES), default=quarantine.QUARANTINED, show_default=True
+    )
+    @click.option("--kind", type=click.Choice(quarantine.KINDS), default=None)
+    @click.option("--limit", default=100, show_default=True)
+    def list_command(state: str, kind: str | None, limit: int):
+        """List entries (id, kind, ref, failures, error type, reason; never row values)."""
+        for e in quarantine.list_entries(current_app.extensions["gateway"], state, kind, limit):
+            click.echo(
+                f"{e.id}\t{e.kind}\t{e.ref}\t{e.state}\tfailures={e.failures}\t{e.reason}\t{e.last_failed_at}"
+            )
+
+    @group.command("retry")
+    @click.argument("entry_ids", nargs=-1, type=int, required=True)
+    def retry_command(entry_ids):
+        """Put quarantined work back with a fresh set of tries."""
+        for entry_id in entry_ids:
+            done = quarantine.retry(current_app.extensions["gateway"], entry_id)
+            click.echo(f"{entry_id}\t{'retried' if done else 'not quarantined, left alone'}")
+
+    @group.command("drop")
+    @click.argument("entry_ids", nargs=-1, type=int, required=True)
+    def drop_command(entry_ids):
+        """Give up on quarantined work for good (kept for the record as DROPPED)."""
+        for entry_id in entry_ids:
+            done = quarantine.drop(current_app.extensions["gateway"], entry_id)
+            click.echo(f"{entry_id}\t{'dropped' if done else 'not quarantined, left alone'}")

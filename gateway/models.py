@@ -33,8 +33,9 @@ class Base(DeclarativeBase):
     pass
 
 
-# Inbound processing states.
-INBOUND_PENDING, INBOUND_DONE = "PENDING", "DONE"
+# Inbound processing states. QUARANTINED: handling it kept failing; set aside (see
+# QuarantinedWork) so it cannot hold up the MOs behind it.
+INBOUND_PENDING, INBOUND_DONE, INBOUND_QUARANTINED = "PENDING", "DONE", "QUARANTINED"
 
 # Report statuses and the labels citizens read (DESIGN.md "Report statuses").
 REPORT_STATUS_LABELS = {
@@ -61,6 +62,7 @@ OUTBOUND_ORDER = {
     "EXPIRED": 9,
     "REJECTED": 9,
     "FAILED": 9,  # the send failed permanently or ran out of attempts (requeueable by an admin)
+    "QUARANTINED": 9,  # sending it kept failing inside the gateway (see QuarantinedWork)
 }
 TERMINAL_RANK = 9
 # Statuses a delivery report may carry (the generic contract's list).
@@ -247,3 +249,28 @@ class UpstreamEvent(Base):
     event_type: Mapped[str] = mapped_column(String(32))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuarantinedWork(Base):
+    """One unit of work (an MO to handle, an MT to send, a DLR to apply, a webhook, a USSD
+    hand-off, a report's SLA close) that failed inside the gateway. Each failure is counted
+    here; at `gateway.services.quarantine.MAX_TRIES` it is set aside (`QUARANTINED`) so it
+    cannot stop the work behind it, until an admin retries or drops it. Only the exception
+    type and a short reason are kept, never row values (numbers, complaint text)."""
+
+    __tablename__ = "quarantined_work"
+    __table_args__ = (
+        UniqueConstraint("kind", "ref", name="uq_quarantine_kind_ref"),
+        Index("ix_quarantine_state", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # MO, MT, DLR, WEBHOOK, USSD, SLA
+    ref: Mapped[str] = mapped_column(String(128))  # the work's id in its own table or queue
+    state: Mapped[str] = mapped_column(String(16), default="FAILING")  # FAILING, QUARANTINED, DROPPED
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    error_type: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    quarantined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,10 +20,16 @@ ACCEPTED_TYPES = {
 }
 
 
+# What a phone number may be written with: ASCII digits, a leading "+", and the separators
+# people and aggregators put between digit groups. phonenumbers would also read letters as
+# keypad digits (0812-FLOWERS), storing a number the sender never had.
+_DIALLABLE = re.compile(r"\+?[0-9 ().\-]+")
+
+
 def normalise_msisdn(raw: str, region: str = "ID") -> str:
     """Return `raw` as E.164 (`+62812...`); raise InvalidNumber if it is not a valid
-    subscriber number of `region`. Accepts `0812...`, `62812...`, `+62812...`, with spaces
-    or dashes."""
+    subscriber number of `region`. Accepts `0812...`, `62812...`, `+62812...`, with spaces,
+    dashes, dots or parentheses; letters and control characters are refused."""
     e164, problem = _normalise(raw or "", region)
     if problem:
         raise InvalidNumber(problem)
@@ -39,6 +45,8 @@ def _normalise(raw: str, region: str) -> tuple[str, str]:
     digits = raw.strip()
     if not digits:
         return "", "empty number"
+    if not _DIALLABLE.fullmatch(digits):
+        return "", "not a phone number (only digits, a leading + and separators)"
     # Aggregators often drop the "+" of an international number: "62812..." is E.164 without it.
     candidate = "+" + digits if digits.startswith("62") and digits[2:3] != "0" else digits
     try:

@@ -54,11 +54,12 @@ class Sender:
         read: Callable[[int, SendResponse], str],
         lanes: list[str] | None = None,
         keep_going: Callable[[], bool] = lambda: True,
-    ) -> list[str | SendError | None]:
+    ) -> list[str | Exception | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
         CPU, is what limits sends); `read(i, response)` turns request i's answer into the
         aggregator's message id or raises SendError. Returns, in the order given, each id or
-        SendError, or None for a request not made. Requests in
+        SendError (any other exception: a bug or a poison message, handed back the same way
+        so it cannot stop the others), or None for a request not made. Requests in
         the same lane (one citizen's number) go one after another, in order, so a citizen's
         replies reach the aggregator in the order they were written. Once one fails in a
         retryable way (the aggregator is in trouble) or `keep_going()` turns false, requests
@@ -66,7 +67,7 @@ class Sender:
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
-        answers: list[str | SendError | None] = [None] * len(reqs)
+        answers: list[str | Exception | None] = [None] * len(reqs)
         trouble = threading.Event()
 
         def run(indices: list[int]) -> None:
@@ -79,6 +80,8 @@ class Sender:
                     answers[i] = exc
                     if exc.retryable:
                         trouble.set()
+                except Exception as exc:  # a bug or a poison message: this one's answer, not all
+                    answers[i] = exc
 
         if len(by_lane) <= 1 or self.concurrency <= 1:
             for indices in by_lane.values():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from config.settings import load_settings
 from gateway.runtime import Runtime, build_runtime
-from gateway.services import drain, outbox, sla, sweeper, upstream
+from gateway.services import drain, outbox, quarantine, sla, sweeper, upstream
 
 _runtime: Runtime | None = None
 
@@ -53,8 +53,25 @@ def deliver_webhooks() -> str:
     return str(upstream.deliver_due(runtime()))
 
 
-def ussd_draft_check(fmt_name: str, session_id: str) -> str:
-    """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft."""
+def ussd_draft_check(fmt_name: str, session_key: str) -> str:
+    """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft (tried
+    up to quarantine.MAX_TRIES times, then set aside for an admin)."""
     from gateway.ussd import service
 
-    return service.check_dead_draft(runtime(), fmt_name, session_id)
+    rt = runtime()
+    return str(
+        quarantine.run_guarded(
+            rt,
+            quarantine.USSD,
+            f"{fmt_name}:{session_key}",
+            lambda: service.check_dead_draft(rt, fmt_name, session_key),
+        )
+    )
+
+
+def apply_delivery_report(dlr_id: int) -> str:
+    """Apply one stored DLR (a quarantined one an admin retried)."""
+    rt = runtime()
+    return str(
+        quarantine.run_guarded(rt, quarantine.DLR, dlr_id, lambda: outbox.apply_stored_dlr(rt, dlr_id))
+    )

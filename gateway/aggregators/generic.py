@@ -16,6 +16,7 @@ from gateway.aggregators.base import (
     WireRequest,
 )
 from gateway.aggregators.http_status import classify_http_failure
+from gateway.edge import check_sent_at
 from gateway.errors import InvalidPayload, SendError
 from gateway.models import DLR_STATUSES
 
@@ -29,13 +30,15 @@ def required(req: WireRequest, name: str) -> str:
 
 
 def parse_iso_timestamp(raw: str | None, name: str = "timestamp") -> datetime | None:
-    """An optional ISO 8601 timestamp; a present but unreadable one is a 400."""
+    """An optional ISO 8601 timestamp, in UTC; a present but unreadable or implausible one
+    (gateway.edge.check_sent_at) is a 400."""
     if raw is None or raw == "":
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidPayload(name, "must be an ISO 8601 timestamp") from None
+    return check_sent_at(parsed, name)
 
 
 class Generic(Aggregator):

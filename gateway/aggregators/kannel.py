@@ -17,7 +17,6 @@ tests/fixtures/kannel/ holds what it sent):
 
 from __future__ import annotations
 
-import codecs
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
@@ -33,6 +32,7 @@ from gateway.aggregators.base import (
     WireRequest,
 )
 from gateway.aggregators.http_status import retry_after_seconds
+from gateway.edge import check_sent_at, decode_text, row_id, text_codec
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
 from gateway.msisdn import redact_numbers
@@ -64,11 +64,8 @@ def _raw_bytes(value: str) -> bytes:
 
 
 def _codec(charset: str) -> str:
-    name = CHARSET_ALIASES.get(charset.upper(), charset)
-    try:
-        return codecs.lookup(name).name
-    except (LookupError, ValueError):  # ValueError: a NUL in the name
-        raise InvalidPayload("charset", f"unknown charset {charset!r}") from None
+    """Kannel's charset name as a Python text codec; anything else is a 400 naming `charset`."""
+    return text_codec(CHARSET_ALIASES.get(charset.upper(), charset))
 
 
 def _charset(req: WireRequest, from_body: bool) -> str:
@@ -92,7 +89,7 @@ def _query_bytes(req: WireRequest, name: str) -> bytes | None:
 def _text(req: WireRequest) -> str:
     """The MO text: the post-url body when there is one (exact), else the `text` field (%a)."""
     if req.body and not req.form and req.json is None:
-        return req.body.decode(_codec(_charset(req, from_body=True)), errors="replace")
+        return decode_text(req.body, _codec(_charset(req, from_body=True)))
     value = req.field("text")
     if value is None:
         raise InvalidPayload("text", "missing (add text=%a to the get-url)")
@@ -101,21 +98,22 @@ def _text(req: WireRequest) -> str:
         return value.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
     raw = _query_bytes(req, "text") if not req.form else None
     if raw is not None:
-        return raw.decode(codec, errors="replace")
+        return decode_text(raw, codec)
     if "\ufffd" in value:
         raise InvalidPayload(
             "text", f"{codec} text was mangled by URL decoding; set mo-recode = true or use post-url"
         )
-    return _raw_bytes(value).decode(codec, errors="replace")
+    return decode_text(_raw_bytes(value), codec)
 
 
 def _sent_at(raw: str | None) -> datetime | None:
     if raw is None or not raw.strip():
         return None
     try:
-        return datetime.fromtimestamp(int(raw.strip()), tz=UTC)
+        sent_at = datetime.fromtimestamp(int(raw.strip()), tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise InvalidPayload("ts", f"not a unix timestamp: {raw[:20]!r}") from None
+    return check_sent_at(sent_at, "ts")
 
 
 def _required(req: WireRequest, name: str, hint: str) -> str:
@@ -162,7 +160,7 @@ class Kannel(Aggregator):
     def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
         """One delivery report; `message_ref` is our gateway message id from the dlr-url."""
         ref = _required(req, "id", "the dlr-url must carry id=<gateway id>")
-        if not ref.isdigit():
+        if row_id(ref) is None:
             raise InvalidPayload("id", "not a gateway message id")
         raw = _required(req, "status", "the dlr-url must carry status=%d")
         status = DLR_STATUS.get(raw)

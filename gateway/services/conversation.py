@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import replies
-from gateway.models import INBOUND_DONE, InboundMessage, OutboundMessage, as_utc, utcnow
+from gateway.models import INBOUND_DONE, INBOUND_QUARANTINED, InboundMessage, OutboundMessage, as_utc, utcnow
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
 from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
@@ -48,6 +48,8 @@ def process_inbound(rt: Runtime, inbound_id: int) -> str:
         msg = s.get(InboundMessage, inbound_id, with_for_update=True)
         if msg is None:
             return "missing"
+        if msg.status == INBOUND_QUARANTINED:
+            return "quarantined"  # set aside while this job waited; an admin decides
         [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != INBOUND_DONE else [None]
         handled = _handle(rt, s, msg, verdict, fresh=False)
     after_commit(rt, [handled])

@@ -20,22 +20,22 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.db import batch_lock
 from gateway.models import INBOUND_PENDING, InboundMessage
 from gateway.queueing import enqueue_drain
 from gateway.runtime import Runtime
-from gateway.services import conversation
+from gateway.services import conversation, quarantine
+from gateway.services.quarantine import safe_reason
 
 log = logging.getLogger("gateway.drain")
 
 
 @dataclass
 class DrainResult:
-    """What one drain job did: MOs handled, batches committed, MOs left PENDING because
-    handling them failed (retried by a later drain), and whether it handed over to a fresh
-    job because its time was up."""
+    """What one drain job did: MOs handled, batches committed, MOs set aside (QUARANTINED)
+    because handling them kept failing, and whether it handed over to a fresh job because
+    its time was up."""
 
     handled: int = 0
     batches: int = 0
@@ -79,55 +79,53 @@ def drain_inbound(rt: Runtime, clock=time.monotonic, sleep=time.sleep) -> DrainR
 
 def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: Callable[[], bool]) -> int:
     """Handle one batch in one transaction and send its replies; how many MOs it handled.
-    If the batch fails for any reason but the database being unreachable, its MOs are
-    handled one by one, so one bad MO cannot hold up the others."""
+    If the batch fails for any reason but a dependency being down, its MOs are handled one
+    by one, so one bad MO cannot hold up the others."""
     ids: list[int] = []
     try:
         with batch_lock(rt.engine), rt.transaction() as s:
-            batch = _claim_pending(s, rt.settings.drain_batch, skip)
-            ids = [m.id for m in batch]
-            handled = conversation.handle_batch(rt, s, batch)
-    except OperationalError:
-        raise  # the database is down: the job fails, the MOs stay PENDING, the sweeper retries
+            ids = _claim_pending(s, rt.settings.drain_batch, skip)
+            if not ids:
+                return 0
+            handled = conversation.handle_batch(rt, s, _load(s, ids))
+    except quarantine.OUTAGES:
+        raise  # the job fails, the MOs stay PENDING, the sweeper retries
     except Exception as exc:
-        log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), _safe_reason(exc))
+        log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
         return _one_by_one(rt, ids, skip, result)
     conversation.after_commit(rt, handled, out_of_time)
     return len(ids)
 
 
-def _claim_pending(s, limit: int, skip: set[int]) -> list[InboundMessage]:
-    """The oldest PENDING MOs, locked for this transaction; rows another drain holds are
-    skipped (PostgreSQL), not waited for."""
-    query = select(InboundMessage).where(InboundMessage.status == INBOUND_PENDING)
+def _claim_pending(s, limit: int, skip: set[int]) -> list[int]:
+    """The ids of the oldest PENDING MOs, locked for this transaction; rows another drain
+    holds are skipped (PostgreSQL), not waited for. Ids only: claiming must not read a row
+    that cannot be read (a poison row), or no batch could ever start."""
+    query = select(InboundMessage.id).where(InboundMessage.status == INBOUND_PENDING)
     if skip:
         query = query.where(InboundMessage.id.not_in(skip))
     query = query.order_by(InboundMessage.id).limit(limit).with_for_update(skip_locked=True)
     return list(s.scalars(query))
 
 
+def _load(s, ids: list[int]) -> list[InboundMessage]:
+    """The claimed MOs, in id order (already locked by the claim)."""
+    return list(
+        s.scalars(select(InboundMessage).where(InboundMessage.id.in_(ids)).order_by(InboundMessage.id))
+    )
+
+
 def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult) -> int:
     """The careful path for a failed batch: each MO in its own transaction, looking for
-    earlier writes first; one that still fails stays PENDING and is skipped by this drain.
-    Under the batch lock too: on SQLite another drain's batch would otherwise claim the same
-    PENDING MO meanwhile, and fail on its unique keys in turn."""
+    earlier writes first, tried up to quarantine.MAX_TRIES times; one that still fails is
+    QUARANTINED and the drain goes on. Under the batch lock too: on SQLite another drain's
+    batch would otherwise claim the same PENDING MO meanwhile, and fail on its unique keys."""
     for inbound_id in ids:
-        try:
-            with batch_lock(rt.engine):
-                conversation.process_inbound(rt, inbound_id)
-        except OperationalError:
-            raise
-        except Exception as exc:
-            log.error("MO %d could not be handled (%s); left PENDING", inbound_id, _safe_reason(exc))
+        with batch_lock(rt.engine):
+            outcome = quarantine.run_guarded(
+                rt, quarantine.MO, inbound_id, lambda i=inbound_id: conversation.process_inbound(rt, i)
+            )
+        if outcome is quarantine.SET_ASIDE:
             skip.add(inbound_id)
             result.failed.append(inbound_id)
     return len(ids)
-
-
-def _safe_reason(exc: Exception) -> str:
-    """What went wrong, fit for a log: the exception's type, and for a database constraint
-    the driver's first line ("UNIQUE constraint failed: reports.source_key"). Never the rest:
-    SQL errors quote parameters and failing rows (numbers, complaint text)."""
-    if isinstance(exc, IntegrityError) and exc.orig is not None:
-        return f"{type(exc).__name__}: {str(exc.orig).splitlines()[0][:160]}"
-    return type(exc).__name__

@@ -1,6 +1,10 @@
 """Per-number flood control: past a number of texts per window from one number, one polite
 warning, then silence (no SMS cost) until the rate drops. Counted in Redis, shared by every
-worker; idempotent, so a job that runs twice counts its MO once."""
+worker; idempotent, so a job that runs twice counts its MO once.
+
+One count per number serves every channel that makes the gateway send SMS: an MO counts by
+its inbound id, a USSD filing by its source key, a USSD "draft not sent" notice by its outbox
+key. So a number cannot get more SMS out of the gateway over USSD than over SMS."""
 
 from __future__ import annotations
 
@@ -24,17 +28,22 @@ def flood_verdict(count_in_window: int, limit: int) -> str:
     return WARN if count_in_window == limit + 1 else SILENT
 
 
-def texts_in_window(rt: Runtime, texts: list[tuple[str, int, datetime]]) -> list[int]:
-    """For each (number, MO id, time received): how many texts that number sent in the window
-    ending at that one (that one included). A sorted set per number, member = MO id, score =
-    time received: adding the same MO twice changes nothing, so reruns and out-of-order
-    processing count each MO once, and a batch is counted in one round trip (a count only
-    covers scores up to its own time, so later texts of the batch do not inflate it)."""
+# (number, what counts: an MO id or a USSD key, when), e.g. ("+62812...", 41, received_at)
+Text = tuple[str, int | str, datetime]
+
+
+def texts_in_window(rt: Runtime, texts: list[Text]) -> list[int]:
+    """For each (number, MO id or USSD key, time): how many texts that number sent in the
+    window ending at that one (that one included). A sorted set per number, member = MO id or
+    USSD key (never alike: one is digits only), score = time: adding the same one twice changes
+    nothing, so reruns and out-of-order processing count each once, and a batch is counted in
+    one round trip (a count only covers scores up to its own time, so later texts of the batch
+    do not inflate it)."""
     window = rt.settings.flood_window
     with rt.redis.pipeline(transaction=False) as p:
-        for msisdn, inbound_id, received_at in texts:
+        for msisdn, member, received_at in texts:
             key, at = f"gw:flood:{msisdn}", received_at.timestamp()
-            p.zadd(key, {str(inbound_id): at})
+            p.zadd(key, {str(member): at})
             p.zremrangebyscore(key, "-inf", at - 2 * window)
             p.expire(key, 2 * window)
         for msisdn, _, received_at in texts:
@@ -44,9 +53,9 @@ def texts_in_window(rt: Runtime, texts: list[tuple[str, int, datetime]]) -> list
     return answers[3 * len(texts) :]
 
 
-def check_floods(rt: Runtime, texts: list[tuple[str, int, datetime]]) -> list[str]:
-    """OK, WARN or SILENT for each (number, MO id, time received). Fails open: without Redis
-    every text is answered."""
+def check_floods(rt: Runtime, texts: list[Text]) -> list[str]:
+    """OK, WARN or SILENT for each (number, MO id or USSD key, time). Fails open: without
+    Redis every text is answered."""
     try:
         counts = texts_in_window(rt, texts)
     except RedisError:

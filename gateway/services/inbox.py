@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.aggregators.base import InboundSMS
 from gateway.db import RowInserter
+from gateway.edge import check_string
 from gateway.errors import InvalidNumber, InvalidPayload
 from gateway.gsm7 import clean_text
 from gateway.models import InboundMessage
@@ -34,11 +35,10 @@ def validate_inbound(sms: InboundSMS, region: str, max_text_chars: int) -> Inbou
     text = clean_text(sms.text)
     if len(text) > max_text_chars:
         raise InvalidPayload("text", f"longer than {max_text_chars} characters")
-    if len(sms.external_id) > 128:
-        raise InvalidPayload("id", "longer than 128 characters")
-    return InboundSMS(
-        sender=sender, to=sms.to.strip(), text=text, external_id=sms.external_id, sent_at=sms.sent_at
-    )
+    # Every string column the MO row gets, against its size in gateway.models.
+    external_id = check_string(sms.external_id, "id", 128)
+    to = check_string(sms.to.strip(), "to", 20)
+    return InboundSMS(sender=sender, to=to, text=text, external_id=external_id, sent_at=sms.sent_at)
 
 
 def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> Accepted:

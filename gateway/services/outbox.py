@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
-from gateway.aggregators.base import Aggregator, OutboundSMS, StatusUpdate
+from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
+from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
+from gateway.services import quarantine
 
 log = logging.getLogger("gateway.outbox")
 
@@ -99,11 +101,36 @@ def send_batch(
         if {"retry", "handed-off"} & set(outcomes.values()) or out_of_time():
             outcomes.update(dict.fromkeys(chunk, "handed-off"))
         else:
-            retries += _send_chunk(rt, chunk, out_of_time, outcomes)
+            retries += _send_chunk_guarded(rt, chunk, out_of_time, outcomes)
     enqueue_send(rt.queue, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
     for oid, delay in retries:
         enqueue_send(rt.queue, [oid], delay=delay)
     return outcomes
+
+
+def _send_chunk_guarded(
+    rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool], outcomes: dict[int, str]
+) -> list[tuple[int, float]]:
+    """`_send_chunk`; if it fails as a whole (a row that cannot even be read or claimed),
+    the MTs one by one, each quarantined if it keeps failing, so the others still go out."""
+    try:
+        return _send_chunk(rt, outbound_ids, out_of_time, outcomes)
+    except quarantine.OUTAGES:
+        raise
+    except Exception as exc:
+        log.warning(
+            "a chunk of %d MT(s) failed (%s); one by one", len(outbound_ids), quarantine.safe_reason(exc)
+        )
+    retries: list[tuple[int, float]] = []
+    for oid in outbound_ids:
+        done = quarantine.run_guarded(
+            rt, quarantine.MT, oid, lambda i=oid: _send_chunk(rt, [i], out_of_time, outcomes)
+        )
+        if done is quarantine.SET_ASIDE:
+            outcomes[oid] = "quarantined"
+        else:
+            retries += done
+    return retries
 
 
 def _send_chunk(
@@ -114,14 +141,25 @@ def _send_chunk(
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:
         return []
-    settings = rt.settings
+    built = [_build(c, rt.settings) for c in claimed]
+    sendable = [(c, req) for c, req in zip(claimed, built, strict=True) if not isinstance(req, Exception)]
     answers = rt.sender.submit_many(
-        [c.aggregator.build_send(c.sms, settings) for c in claimed],
-        read=lambda i, response: claimed[i].aggregator.read_send_response(response) or "",
-        lanes=[c.sms.to for c in claimed],
+        [req for _, req in sendable],
+        read=lambda i, response: sendable[i][0].aggregator.read_send_response(response) or "",
+        lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
     )
-    return _record(rt, list(zip(claimed, answers, strict=True)), outcomes)
+    results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
+    return _record(rt, [(c, results.get(c.id, req)) for c, req in zip(claimed, built, strict=True)], outcomes)
+
+
+def _build(c: _Claimed, settings) -> SendRequest | Exception:
+    """The send request, or the exception building it raised (a poison MT: counted towards
+    its quarantine, not allowed to stop the chunk)."""
+    try:
+        return c.aggregator.build_send(c.sms, settings)
+    except Exception as exc:
+        return exc
 
 
 def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> list[_Claimed]:
@@ -142,14 +180,29 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
             if as_utc(out.next_attempt_at) > soon:
                 outcomes[out.id] = "not-due"
                 continue
+            if _crash_looping(s, out, rt.settings.send_max_attempts):
+                outcomes[out.id] = "quarantined"
+                continue
             out.status, out.attempts = "SENDING", out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
             claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms))
     return claimed
 
 
+def _crash_looping(s: Session, out: OutboundMessage, max_attempts: int) -> bool:
+    """Quarantine, instead of claiming, an MT that can never be sent: one whose attempts are
+    used up while it is still QUEUED (each attempt died mid-send without an answer recorded,
+    and the sweeper put it back: it would kill worker after worker, and might reach the
+    citizen each time), or one for an aggregator this gateway does not know."""
+    if out.aggregator not in REGISTRY:
+        return quarantine.set_aside_now(s, quarantine.MT, out.id, LookupError("unknown aggregator"))
+    if out.attempts >= max_attempts:
+        return quarantine.set_aside_now(s, quarantine.MT, out.id, RuntimeError("attempts never answered"))
+    return False
+
+
 def _record(
-    rt: Runtime, results: list[tuple[_Claimed, str | SendError | None]], outcomes: dict[int, str]
+    rt: Runtime, results: list[tuple[_Claimed, str | Exception | None]], outcomes: dict[int, str]
 ) -> list[tuple[int, float]]:
     """Store each answer: ACCEPTED with the aggregator's id, the failure (QUEUED for a
     retry, FAILED for good), or, for a request not made (None), the claim undone. Returns
@@ -172,13 +225,19 @@ def _record(
                     out.status, out.attempts = "QUEUED", out.attempts - 1
                 outcomes[c.id] = "handed-off"
                 continue
+            if isinstance(result, Exception) and not isinstance(result, SendError):
+                retry, delay = _note_poison(s, out, c.attempt, result, settings)
+                outcomes[c.id] = "retry" if retry else "quarantined"
+                if retry:
+                    retries.append((c.id, delay))
+                continue
             if isinstance(result, SendError):
                 retry, delay = _note_failure(out, c.attempt, result, settings)
                 outcomes[c.id] = "retry" if retry else "failed"
                 if retry:
                     retries.append((c.id, delay))
                 continue
-            out.external_id = result or None
+            out.external_id = _storable_ref(result, c.id)
             out.accepted_at, out.last_error = utcnow(), None
             out.status = next_status(out.status, "ACCEPTED")
             outcomes[c.id] = "accepted"
@@ -186,6 +245,33 @@ def _record(
             log.info("MT %d to %s accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
         _apply_waiting_reports(s, accepted)
     return retries
+
+
+def _storable_ref(agg_id: str, outbound_id: int) -> str | None:
+    """The aggregator's message id if the column can hold it. An aggregator that answers
+    with a longer one must not fail the recording of the whole chunk (every MT in it would
+    stay SENDING and be sent again); its DLRs just cannot be matched."""
+    if not agg_id:
+        return None
+    if len(agg_id) > 128 or not agg_id.isprintable():
+        log.warning(
+            "MT %d: the aggregator's id is unusable (%d chars); DLRs cannot match", outbound_id, len(agg_id)
+        )
+        return None
+    return agg_id
+
+
+def _note_poison(
+    s: Session, out: OutboundMessage, attempt: int, exc: Exception, settings
+) -> tuple[bool, float]:
+    """A send that failed inside the gateway (not the aggregator's answer): count it towards
+    quarantine; until then, retry after the usual backoff. (whether to retry, delay)"""
+    if quarantine.note_failure(s, quarantine.MT, out.id, exc):
+        out.last_error = f"quarantined: {quarantine.safe_reason(exc)}"[:255]
+        return False, 0.0
+    delay = backoff_delay(attempt, settings.send_backoff_base, settings.send_backoff_max)
+    out.status, out.next_attempt_at = "QUEUED", utcnow() + timedelta(seconds=delay)
+    return True, delay
 
 
 def _note_failure(out: OutboundMessage, attempt: int, exc: SendError, settings) -> tuple[bool, float]:
@@ -204,30 +290,73 @@ def _note_failure(out: OutboundMessage, attempt: int, exc: SendError, settings) 
 
 
 def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdate]) -> int:
-    """Store every DLR and apply the ones whose MT we know; return how many were applied."""
-    applied = 0
+    """Store every DLR and apply the ones whose MT we know; return how many were applied.
+    If applying them together fails inside the gateway, they are stored unapplied and applied
+    one by one, each quarantined if it keeps failing: the aggregator still gets its 2xx (the
+    DLR is stored) and one bad DLR cannot stop the others."""
+    for update in updates:  # before the transaction: a 400 names the field, never a 503
+        check_string(update.message_ref, "id", 128)
+        check_string(update.raw_status[:64], "status", 64)  # kept to its column, as stored
+    try:
+        with rt.transaction() as s:
+            return sum(_store_and_apply(s, aggregator, update) for update in updates)
+    except (InvalidPayload, *quarantine.OUTAGES):
+        raise
+    except Exception as exc:
+        log.warning(
+            "%d DLR(s) from %s failed together (%s)", len(updates), aggregator, quarantine.safe_reason(exc)
+        )
     with rt.transaction() as s:
-        for update in updates:
-            dlr = DeliveryReport(
-                aggregator=aggregator,
-                message_ref=update.message_ref,
-                by_gateway_id=update.by_gateway_id,
-                status=update.status,
-                raw_status=update.raw_status[:64],
-            )
-            s.add(dlr)
-            out = _find_outbound(s, aggregator, update)
-            if out is not None:
-                _apply(out, dlr)
-                applied += 1
-    return applied
+        stored = [_stored(aggregator, update) for update in updates]
+        s.add_all(stored)
+        s.flush()
+        ids = [dlr.id for dlr in stored]
+    outcomes = [
+        quarantine.run_guarded(rt, quarantine.DLR, i, lambda i=i: apply_stored_dlr(rt, i)) for i in ids
+    ]
+    return sum(1 for applied in outcomes if applied is True)
+
+
+def apply_stored_dlr(rt: Runtime, dlr_id: int) -> bool:
+    """Apply one stored, unapplied DLR if its MT is known (a quarantined one, retried)."""
+    with rt.transaction() as s:
+        dlr = s.get(DeliveryReport, dlr_id, with_for_update=True)
+        if dlr is None or dlr.applied:
+            return False
+        ref = StatusUpdate(dlr.message_ref, dlr.status, dlr.raw_status, dlr.by_gateway_id)
+        out = _find_outbound(s, dlr.aggregator, ref)
+        if out is None:
+            return False
+        _apply(out, dlr)
+        return True
+
+
+def _stored(aggregator: str, update: StatusUpdate) -> DeliveryReport:
+    return DeliveryReport(
+        aggregator=aggregator,
+        message_ref=update.message_ref,
+        by_gateway_id=update.by_gateway_id,
+        status=update.status,
+        raw_status=update.raw_status[:64],
+    )
+
+
+def _store_and_apply(s: Session, aggregator: str, update: StatusUpdate) -> int:
+    dlr = _stored(aggregator, update)
+    s.add(dlr)
+    out = _find_outbound(s, aggregator, update)
+    if out is None:
+        return 0
+    _apply(out, dlr)
+    return 1
 
 
 def _find_outbound(s: Session, aggregator: str, update: StatusUpdate) -> OutboundMessage | None:
     if update.by_gateway_id:
-        if not update.message_ref.isdigit():
+        gateway_id = row_id(update.message_ref)
+        if gateway_id is None:
             raise InvalidPayload("id", "must be the gateway's numeric message id")
-        out = s.get(OutboundMessage, int(update.message_ref), with_for_update=True)
+        out = s.get(OutboundMessage, gateway_id, with_for_update=True)
         return out if out is not None and out.aggregator == aggregator else None
     return s.scalar(
         select(OutboundMessage)

@@ -18,7 +18,7 @@ from gateway import clock
 from gateway.models import Report, ReportEvent, as_utc, utcnow
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
-from gateway.services import notices
+from gateway.services import notices, quarantine
 
 log = logging.getLogger("gateway.sla")
 
@@ -131,10 +131,15 @@ def run_clock(rt: Runtime, now: datetime | None = None) -> list[str]:
                 )
             )
         )
+        set_aside = quarantine.set_aside_refs(s, quarantine.SLA)
     closed = []
     for report_id in candidates:
-        tracking_no = _close_if_due(rt, rules, report_id, now)
-        if tracking_no:
+        if str(report_id) in set_aside:
+            continue
+        tracking_no = quarantine.run_guarded(
+            rt, quarantine.SLA, report_id, lambda i=report_id: _close_if_due(rt, rules, i, now)
+        )
+        if isinstance(tracking_no, str):
             closed.append(tracking_no)
     if closed:
         log.info("SLA clock closed %d report(s)", len(closed))

@@ -4,18 +4,37 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from gateway.edge import check_string
+from gateway.errors import InvalidPayload
 from gateway.models import API_ROLES, ApiToken, utcnow
 from gateway.runtime import Runtime
 from gateway.security import new_token
 
+# A token's actions are signed "token:<name>" in report timelines (ReportEvent.actor, String(64)),
+# so the name may be only as long as leaves room for the prefix: 58 characters, not the 64 of
+# ApiToken.name (a longer name was stored, then every action with the token failed).
+ACTOR_PREFIX = "token:"
+ACTOR_CHARS = 64
+MAX_NAME_CHARS = ACTOR_CHARS - len(ACTOR_PREFIX)
+
+
+def actor_name(token_name: str) -> str:
+    """How a token's actions are signed in report timelines."""
+    return f"{ACTOR_PREFIX}{token_name}"
+
 
 def create_token(rt: Runtime, name: str, role: str) -> str:
-    """Store a new token for `name` with `role` and return it (the only time it is visible)."""
+    """Store a new token for `name` with `role` and return it (the only time it is visible).
+    A bad role is a ValueError; a name that is empty, too long or holds control characters is
+    InvalidPayload naming `name`."""
     if role not in API_ROLES:
         raise ValueError(f"role must be one of {', '.join(API_ROLES)}")
+    if not name.strip():
+        raise InvalidPayload("name", "must not be empty")
+    check_string(name, "name", MAX_NAME_CHARS)
     token, key_id, secret_hash = new_token()
     with rt.transaction() as s:
-        s.add(ApiToken(key_id=key_id, name=name[:64], role=role, secret_hash=secret_hash))
+        s.add(ApiToken(key_id=key_id, name=name, role=role, secret_hash=secret_hash))
     return token
 
 

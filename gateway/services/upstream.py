@@ -24,11 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.edge import loads_json
 from gateway.errors import GatewayError, InvalidPayload
 from gateway.models import REPORT_STATUS_LABELS, Report, ReportEvent, UpstreamEvent, WebhookDelivery, utcnow
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature
-from gateway.services import admin
+from gateway.services import admin, quarantine
 from gateway.services.admin import iso, shown_number
 from gateway.services.outbox import backoff_delay
 
@@ -139,7 +140,12 @@ def deliver_due(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
             ).rowcount
         if not claimed:
             continue
-        delay = _deliver(rt, delivery_id)
+        delay = quarantine.run_guarded(
+            rt, quarantine.WEBHOOK, delivery_id, lambda i=delivery_id: _deliver(rt, i)
+        )
+        if delay is quarantine.SET_ASIDE:
+            counts["quarantined"] = counts.get("quarantined", 0) + 1
+            continue
         if delay is None:
             counts["delivered"] += 1
         else:
@@ -225,10 +231,7 @@ def handle_event(rt: Runtime, body: bytes, timestamp: str | None, signature: str
 
 
 def _parse_event(body: bytes) -> dict:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("body", "is not valid UTF-8 JSON") from None
+    data = loads_json(body)
     if not isinstance(data, dict):
         raise InvalidPayload("body", "must be a JSON object")
 

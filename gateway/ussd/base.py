@@ -11,7 +11,9 @@ from gateway.aggregators.base import Ack, WireRequest
 from gateway.errors import InvalidNumber, InvalidPayload
 from gateway.msisdn import normalise_msisdn
 
-# Session ids end up in `ussd:<format>:<id>` source keys (80 characters) and Redis keys.
+# One validator for every format's session id. Keys are digests of it (gateway.ussd.sessions),
+# so any length would fit them; the limit keeps what we hash and echo back sane, and 56 is
+# what reports filed before those digests (`ussd:<format>:<id>`, 80 characters) could hold.
 SESSION_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,56}")
 
 

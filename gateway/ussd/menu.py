@@ -29,7 +29,7 @@ MIN_REPORT_CHARS, MAX_REPORT_CHARS = 10, 1000
 MIN_REPLY_CHARS = 2
 # Effects, and the outcomes a service reports back for them.
 FILE, CHECK, OPEN_REPLY, REPLY = "FILE", "CHECK", "OPEN_REPLY", "REPLY"
-DONE, NOT_FOUND, THROTTLED = "DONE", "NOT_FOUND", "THROTTLED"
+DONE, NOT_FOUND, THROTTLED, FLOODED = "DONE", "NOT_FOUND", "THROTTLED", "FLOODED"
 _NUMBER_SEPARATORS = re.compile(r"[\s.\-#*]")
 
 
@@ -70,7 +70,8 @@ class Effect:
 
 @dataclass(frozen=True)
 class Result:
-    """What the service found: DONE (filed / found / recorded), NOT_FOUND or THROTTLED."""
+    """What the service found: DONE (filed / found / recorded), NOT_FOUND, THROTTLED (failed
+    look-ups) or FLOODED (past the number's flood limit: nothing filed)."""
 
     outcome: str
     tracking_no: str = ""
@@ -253,6 +254,8 @@ def resolve(state: State, effect: Effect, result: Result) -> Outcome:
     sc = state.short_code
     if result.outcome == THROTTLED:
         return Outcome(state, screens.throttled(), end=True)
+    if result.outcome == FLOODED:
+        return Outcome(state, screens.flooded(), end=True)  # the draft stays, to resume later
     if result.outcome == NOT_FOUND:
         return show(state, screens.NOT_FOUND.format(no=effect.tracking_no))
     if effect.kind == FILE:

@@ -86,6 +86,15 @@ def throttled() -> str:
     return "Terlalu banyak percobaan nomor laporan yang salah. Coba lagi 1 jam lagi."
 
 
+def flooded() -> str:
+    """END: this number filed or texted past the flood limit (GATEWAY_FLOOD_LIMIT per
+    GATEWAY_FLOOD_WINDOW, shared with SMS); the draft is kept for dialling again later."""
+    return (
+        "Terlalu banyak laporan dari HP ini dalam waktu singkat. Laporan belum terkirim, "
+        "draf disimpan. Coba lagi beberapa menit lagi."
+    )
+
+
 def follow_up_page(page_text: str, page: int, pages: int) -> str:
     """One page of the officer's follow-up question."""
     more = " 98 Lanjut" if page + 1 < pages else ""

@@ -9,7 +9,6 @@ and an RQ job after the commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 
@@ -18,16 +17,24 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import replies
-from gateway.models import Report, ReportEvent
+from gateway.models import Report, ReportEvent, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
+from gateway.services.flood import OK, check_floods
 from gateway.services.outbox import queue_message
 from gateway.ussd import menu, screens
 from gateway.ussd.base import UssdFormat, UssdReply, UssdRequest
-from gateway.ussd.menu import DONE, NOT_FOUND, THROTTLED, Effect, Outcome, Result
-from gateway.ussd.sessions import Draft, Session, SessionStore
+from gateway.ussd.menu import DONE, FLOODED, NOT_FOUND, THROTTLED, Effect, Result
+from gateway.ussd.sessions import (
+    Draft,
+    Session,
+    SessionStore,
+    draft_notice_key,
+    session_owner,
+    ussd_source_key,
+)
 
 log = logging.getLogger("gateway.ussd")
 DRAFT_CHECK = "workers.jobs.ussd_draft_check"
@@ -43,12 +50,10 @@ def handle_step(rt: Runtime, fmt: UssdFormat, step: UssdRequest) -> UssdReply:
     """Answer one step. Redis or database trouble ends the session with an apology instead of
     an error the telco would show as a failure (the draft, if any, stays for the SMS)."""
     short_code = rt.settings.short_code
-    owner = f"{fmt.name}:{step.session_id}"
+    owner = session_owner(fmt.name, step.msisdn, step.session_id)
     store = store_for(rt)
     try:
         session = store.load(owner)
-        if session is not None and session.msisdn != step.msisdn:
-            session = None  # a session id reused by another phone starts afresh
         before = session.state if session is not None else None
         if session is None:
             draft = store.draft(step.msisdn)
@@ -58,7 +63,8 @@ def handle_step(rt: Runtime, fmt: UssdFormat, step: UssdRequest) -> UssdReply:
             latest = fmt.latest_input(step, session.history)
             out = menu.show(session.state) if latest is None else menu.step(session.state, latest)
             if out.effect is not None:
-                out = menu.resolve(out.state, out.effect, _perform(rt, fmt, step, out))
+                source_key = ussd_source_key(fmt.name, step.msisdn, step.session_id, session.filing)
+                out = menu.resolve(out.state, out.effect, _perform(rt, step.msisdn, out.effect, source_key))
         session.state, session.history = out.state, fmt.history(step)
         _keep_draft(rt, store, owner, session, before)
         if out.end:
@@ -80,7 +86,7 @@ def _keep_draft(rt: Runtime, store: SessionStore, owner: str, session: Session, 
     if state.draft:
         changed = before is None or (before.draft, before.privacy) != (state.draft, state.privacy)
         if changed or not session.watching:
-            store.save_draft(session.msisdn, Draft(state.draft, state.privacy, owner))
+            store.save_draft(session.msisdn, Draft(state.draft, state.privacy, owner, session.filing))
         if not session.watching:
             store.watch(owner, session.msisdn)
             session.watching = schedule_draft_check(rt, owner, rt.settings.ussd_session_ttl)
@@ -90,7 +96,8 @@ def _keep_draft(rt: Runtime, store: SessionStore, owner: str, session: Session, 
 
 def schedule_draft_check(rt: Runtime, owner: str, session_seconds: float) -> bool:
     """Look at the draft a few seconds after the session would expire (RQ's scheduler, which
-    every worker runs). The job carries the session, never the phone number."""
+    every worker runs). The job carries the session's owner (`<format>:<digest>`), never the
+    phone number."""
     grace = min(DRAFT_CHECK_GRACE, float(rt.settings.ussd_session_ttl))
     fmt_name, session_id = owner.split(":", 1)
     try:
@@ -108,11 +115,13 @@ def schedule_draft_check(rt: Runtime, owner: str, session_seconds: float) -> boo
         return False
 
 
-def check_dead_draft(rt: Runtime, fmt_name: str, session_id: str) -> str:
+def check_dead_draft(rt: Runtime, fmt_name: str, session_key: str) -> str:
     """The dead-draft job: if the session is gone and still owns an unsent draft, queue one SMS
-    (once per session: the outbox dedupe key) saying the report was not sent and how to finish
-    it. A session still alive is looked at again when it would expire."""
-    owner = f"{fmt_name}:{session_id}"
+    (once per session state: the outbox dedupe key) saying the report was not sent and how to
+    finish it. A session still alive is looked at again when it would expire. `session_key` is
+    the digest part of the owner (a job scheduled before sessions were scoped to phones carries
+    the raw session id, which names its old keys just as well)."""
+    owner = f"{fmt_name}:{session_key}"
     store = store_for(rt)
     left = store.seconds_left(owner)
     if left is not None:
@@ -122,10 +131,12 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_id: str) -> str:
     draft = store.draft(msisdn) if msisdn else None
     if draft is None or draft.owner != owner:
         return "finished"  # filed, thrown away, or resumed by a later session
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:40]
+    notice_key = draft_notice_key(draft)
+    if not _within_flood_limit(rt, msisdn, notice_key):
+        return "flood"
     text = replies.ussd_draft_not_sent(rt.settings.short_code, max(1, rt.settings.ussd_draft_ttl // 3600))
     with rt.transaction() as s:
-        out = queue_message(s, rt, f"ussd-draft:{digest}", msisdn, text, kind="NOTICE")
+        out = queue_message(s, rt, notice_key, msisdn, text, kind="NOTICE")
         send_id = out.id if out.status == "QUEUED" else None
     if send_id is not None:
         enqueue_send(rt.queue, [send_id])
@@ -133,13 +144,12 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_id: str) -> str:
     return "sent"
 
 
-def _perform(rt: Runtime, fmt: UssdFormat, step: UssdRequest, out: Outcome) -> Result:
-    effect = out.effect
-    source_key = f"ussd:{fmt.name}:{step.session_id}"
+def _perform(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
+    """Do what the menu asked, keyed by this session state's `source_key`."""
     if effect.kind == menu.FILE:
-        return _file(rt, step.msisdn, effect, source_key)
+        return _file(rt, msisdn, effect, source_key)
     with rt.transaction() as s:
-        found, report = citizen.look_up(s, rt, effect.tracking_no, step.msisdn)
+        found, report = citizen.look_up(s, rt, effect.tracking_no, msisdn)
         if found == citizen.THROTTLED:
             return Result(THROTTLED)
         if report is None:
@@ -155,7 +165,11 @@ def _perform(rt: Runtime, fmt: UssdFormat, step: UssdRequest, out: Outcome) -> R
 
 
 def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
-    """File the report and queue its SMS confirmation in one transaction; send after the commit."""
+    """File the report and queue its SMS confirmation in one transaction; send after the commit.
+    A filing counts against the number's SMS flood limit (it costs an SMS): past it, nothing is
+    filed or sent."""
+    if not _within_flood_limit(rt, msisdn, source_key):
+        return Result(FLOODED)
     with rt.transaction() as s:
         report = citizen.file(
             s,
@@ -175,6 +189,13 @@ def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
     upstream.kick(rt)
     log.info("USSD report %d filed for %s", report_id, mask_msisdn(msisdn))
     return Result(DONE, tracking_no)
+
+
+def _within_flood_limit(rt: Runtime, msisdn: str, key: str) -> bool:
+    """Count one SMS-costing USSD action (`key` names it, so a retry counts once) with the SMS
+    channel's flood counter; fails open like it."""
+    [verdict] = check_floods(rt, [(msisdn, key, utcnow())])
+    return verdict == OK
 
 
 def _latest_follow_up(s, report: Report) -> str:

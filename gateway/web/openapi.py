@@ -3,7 +3,9 @@ tests/store/test_openapi.py runs schemathesis against it (no 5xx, responses matc
 
 from __future__ import annotations
 
+from gateway.edge import MAX_ROW_ID
 from gateway.models import OUTBOUND_ORDER, REPORT_STATUS_LABELS
+from gateway.services.quarantine import KINDS, STATES
 
 OUTBOUND_STATES = tuple(OUTBOUND_ORDER)
 _NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -167,6 +169,49 @@ _SCHEMAS = {
 }
 
 
+_SCHEMAS["Quarantined"] = {
+    "type": "object",
+    "required": ["id", "kind", "ref", "state", "failures", "error_type", "reason"],
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "ref": {
+            "type": "string",
+            "description": "the work's id: MO/MT/DLR/webhook row id, report id, USSD session",
+        },
+        "state": {"type": "string", "enum": list(STATES)},
+        "failures": {"type": "integer"},
+        "error_type": {"type": "string"},
+        "reason": {
+            "type": "string",
+            "description": "the exception type (and a constraint name), never row values",
+        },
+        "first_failed_at": _TIME,
+        "last_failed_at": _TIME,
+        "quarantined_at": _NULL_TIME,
+    },
+}
+_ROW_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+}
+
+
+def _quarantine_action(summary: str) -> dict:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [_ROW_ID],
+            "responses": {
+                "200": _json(_ref("Quarantined"), "done"),
+                **_errors(401, 403, 404, 503),
+            },
+        }
+    }
+
+
 def _page_of(item: str) -> dict:
     return {
         "type": "object",
@@ -225,8 +270,16 @@ def openapi_document() -> dict:
                     "parameters": [
                         _query("status", {"type": "string", "enum": list(REPORT_STATUS_LABELS)}, "status"),
                         _query("channel", {"type": "string", "enum": ["SMS", "USSD"]}, "channel"),
-                        _query("since", {"type": "string", "format": "date"}, "filed on or after (local)"),
-                        _query("until", {"type": "string", "format": "date"}, "filed on or before (local)"),
+                        _query(
+                            "since",
+                            {"type": "string", "format": "date"},
+                            "filed on or after (local, year 2000-2999)",
+                        ),
+                        _query(
+                            "until",
+                            {"type": "string", "format": "date"},
+                            "filed on or before (local, year 2000-2999)",
+                        ),
                         _query("q", {"type": "string", "maxLength": 200}, "text or tracking number"),
                         *_PAGING,
                     ],
@@ -278,7 +331,7 @@ def openapi_document() -> dict:
                             "name": "id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
                         }
                     ],
                     "responses": {
@@ -294,6 +347,34 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            "/api/v1/quarantine": {
+                "get": {
+                    "summary": "Work set aside because it kept failing (MOs, sends, DLRs, webhooks...)",
+                    "parameters": [
+                        _query("state", {"type": "string", "enum": list(STATES)}, "default QUARANTINED"),
+                        _query("kind", {"type": "string", "enum": list(KINDS)}, "kind of work"),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "max"),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["items", "counts"],
+                                "properties": {
+                                    "items": {"type": "array", "items": _ref("Quarantined")},
+                                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                },
+                            },
+                            "entries, and QUARANTINED counts per kind",
+                        ),
+                        **_errors(400, 401, 503),
+                    },
+                }
+            },
+            "/api/v1/quarantine/{id}/retry": _quarantine_action("Put quarantined work back with fresh tries"),
+            "/api/v1/quarantine/{id}/drop": _quarantine_action(
+                "Give up on quarantined work (kept as DROPPED)"
+            ),
             "/api/v1/events": {
                 "post": {
                     "summary": "An event from the complaint system (signed, see README)",

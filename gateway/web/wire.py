@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import json
+import re
 from urllib.parse import parse_qsl
 
 from flask import Request
 
 from gateway.aggregators.base import WireRequest
+from gateway.edge import loads_json, text_codec
 from gateway.errors import InvalidPayload
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def wire_request(request: Request) -> WireRequest:
-    """Snapshot the request. Bad JSON or bad UTF-8 is a 400 naming the body."""
+    """Snapshot the request. Bad JSON or bad UTF-8 is a 400 naming the body. `content_type`
+    keeps its parameters: a `charset=` there says how the body's text is encoded."""
     body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 beyond it)
-    content_type = (request.mimetype or "").lower()
+    mimetype = (request.mimetype or "").lower()
     parsed_json = None
     form = {}
-    if content_type == "application/json":
-        try:
-            parsed_json = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidPayload("body", "is not valid UTF-8 JSON") from None
+    if mimetype == "application/json":
+        parsed_json = loads_json(body) if body else None
         if parsed_json is not None and not isinstance(parsed_json, dict):
             raise InvalidPayload("body", "must be a JSON object")
-    elif content_type == "application/x-www-form-urlencoded":
-        form = decode_urlencoded(body)
-    elif content_type == "multipart/form-data":
+    elif mimetype == "application/x-www-form-urlencoded":
+        form = decode_urlencoded(body, request.mimetype_params.get("charset") or "utf-8")
+    elif mimetype == "multipart/form-data":
         form = dict(request.form.items())
     return WireRequest(
         method=request.method,
@@ -34,13 +35,17 @@ def wire_request(request: Request) -> WireRequest:
         form=form,
         json=parsed_json,
         body=body,
-        content_type=content_type,
+        content_type=request.content_type or "",
         raw_query=request.query_string,
     )
 
 
-def decode_urlencoded(raw: bytes) -> dict[str, str]:
-    """Percent-decode as UTF-8, invalid bytes becoming U+FFFD so a parser can name the field.
-    (Werkzeug would leave invalid sequences percent-encoded, indistinguishable from text.)"""
-    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
-    return dict(pairs)
+def decode_urlencoded(raw: bytes, charset: str = "utf-8") -> dict[str, str]:
+    """Decode `a=b&c=d` in `charset`, percent-escaped bytes and raw ones alike (some
+    aggregators post raw UTF-8 without %-encoding it); invalid bytes become U+FFFD so a parser
+    can name the field. (Werkzeug would leave invalid sequences percent-encoded,
+    indistinguishable from text.)"""
+    codec = text_codec(charset)
+    # Escape the raw bytes too, so unquoting turns both forms into the same bytes, decoded once.
+    escaped = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], raw).decode("ascii")
+    return dict(parse_qsl(escaped, keep_blank_values=True, encoding=codec, errors="replace"))

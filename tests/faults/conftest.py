@@ -111,8 +111,8 @@ class Rig:
         wait_until(lambda: all_replied(self.sends.accepted, messages), timeout=timeout, interval=0.25)
         recovery = time.monotonic() - restored_at
         time.sleep(1.5)  # a duplicate would show up now
-        lost, duplicated, resent = count(self.sends.accepted, messages, self.database_url)
-        tally = Tally(fault, len(messages), lost, duplicated, resent, recovery)
+        lost, duplicated, resent, quarantined = count(self.sends.accepted, messages, self.database_url)
+        tally = Tally(fault, len(messages), lost, duplicated, resent, recovery, quarantined)
         RESULTS.append(tally)
         return tally
 

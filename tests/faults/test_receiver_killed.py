@@ -25,4 +25,4 @@ def test_receiver_killed_mid_request_files_each_report_once(rig):
     tally = rig.settle_and_count("7 gunicorn worker kill -9 mid-request (x5)", messages, restored)
     assert kills >= 3, "no gunicorn worker found to kill"
     assert len(stream.acked) == len(messages)
-    assert (tally.lost, tally.duplicated) == (0, 0), tally
+    assert (tally.lost, tally.duplicated, tally.quarantined) == (0, 0, 0), tally

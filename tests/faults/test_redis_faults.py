@@ -33,4 +33,4 @@ def test_redis_outage_loses_and_duplicates_nothing(rig, fault, down_for):
     # The receiver kept answering 2xx without Redis: nothing was refused for it.
     assert sum(stream.refusals.values()) == refused_before == 0
     assert acked_while_down > 0
-    assert (tally.lost, tally.duplicated) == (0, 0), tally
+    assert (tally.lost, tally.duplicated, tally.quarantined) == (0, 0, 0), tally

@@ -25,4 +25,4 @@ def test_kill_9_of_workers_mid_job_loses_and_duplicates_nothing(rig):
     tally = rig.settle_and_count("1 kill -9 RQ worker mid-job (x6)", messages, restored)
     assert kills >= 3, "the workers were not found to kill"
     assert len(stream.acked) == len(messages)
-    assert (tally.lost, tally.duplicated) == (0, 0), tally
+    assert (tally.lost, tally.duplicated, tally.quarantined) == (0, 0, 0), tally

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from gateway.app import create_app
 from gateway.gsm7 import is_gsm7, septets
 from gateway.models import OutboundMessage, Report, ReportEvent
+from gateway.msisdn import normalise_msisdn
 from gateway.runtime import build_runtime
 from gateway.ussd import screens
+from gateway.ussd.sessions import session_owner
 from tests.conftest import INBOUND_TOKEN
 from tests.store.helpers import AUTH, file_report, post_mo, reports
 from tests.support.processes import free_port
@@ -31,6 +33,16 @@ class UssdSession:
         self.client, self.fmt, self.msisdn = client, fmt, msisdn
         self.session_id = session_id or f"{fmt[:3]}-sess-{next(_ids)}"
         self.inputs: list[str] | None = None
+
+    @property
+    def owner(self) -> str:
+        """`<format>:<digest>`: the session's Redis keys are `gw:ussd:s:<owner>`, `gw:ussd:w:<owner>`."""
+        return session_owner(self.fmt, normalise_msisdn(self.msisdn), self.session_id)
+
+    @property
+    def session_key(self) -> str:
+        """The digest part of the owner, as the dead-draft job carries it."""
+        return self.owner.split(":", 1)[1]
 
     def send(self, latest: str | None = None):
         """Dial (latest=None) or send the next input; return the raw response."""
@@ -99,12 +111,12 @@ def test_filing_a_report_end_to_end_sends_the_tracking_number_by_sms(
         "USSD",
         OWNER,
     )
-    assert report.source_key == f"ussd:{fmt}:{ussd.session_id}"
+    assert re.fullmatch(rf"ussd:{fmt}#[0-9a-f]{{40}}", report.source_key)
     run_jobs()
     [sms] = fake_aggregator.sent()
     assert sms["to"] == OWNER and number in sms["text"] and "rahasia" in sms["text"]
     # The session and the draft are gone: nothing is left to resume or to warn about.
-    assert rt.redis.get(f"gw:ussd:s:{fmt}:{ussd.session_id}") is None
+    assert rt.redis.get(f"gw:ussd:s:{ussd.owner}") is None
     assert rt.redis.get(f"gw:ussd:d:{OWNER}") is None
 
 
@@ -172,7 +184,7 @@ def test_answering_a_follow_up_pages_the_question_and_records_the_answer(
     with rt.sessions() as s:
         event = s.scalar(select(ReportEvent).where(ReportEvent.kind == "CITIZEN_REPLY"))
     assert event.text == "Sudah saya kirim*fotonya lewat kantor desa"
-    assert event.source_key == f"ussd:{fmt}:{ussd.session_id}:reply"
+    assert re.fullmatch(rf"ussd:{fmt}#[0-9a-f]{{40}}:reply", event.source_key)
 
 
 def test_answer_without_a_follow_up_goes_straight_to_the_text(client, rt, run_jobs, fake_aggregator):
@@ -247,7 +259,7 @@ def test_any_receiver_serves_any_step(rt, client):
 def test_session_state_lives_in_redis_with_the_ttl(client, rt):
     ussd = UssdSession(client, "generic")
     ussd.step(), ussd.step("1")
-    key = f"gw:ussd:s:generic:{ussd.session_id}"
+    key = f"gw:ussd:s:{ussd.owner}"
     assert 0 < rt.redis.ttl(key) <= rt.settings.ussd_session_ttl
     assert json.loads(rt.redis.get(key))["state"]["screen"] == "TEXT"
 

@@ -34,7 +34,7 @@ def start_draft(client, fmt="africastalking", privacy: str | None = "3") -> Ussd
 
 def drop(rt, ussd: UssdSession) -> None:
     """The telco gives up on the session (timeout, dropped call): its key expires."""
-    rt.redis.delete(f"gw:ussd:s:{ussd.fmt}:{ussd.session_id}")
+    rt.redis.delete(f"gw:ussd:s:{ussd.owner}")
 
 
 def test_dead_session_gets_one_sms_at_expiry_through_the_scheduler(rt, run_jobs, fake_aggregator):
@@ -69,10 +69,10 @@ def test_dialling_again_resumes_the_draft_and_files_it(client, rt, run_jobs, fak
     assert ended and "terkirim" in screen
     [report] = reports(rt)
     assert (report.text, report.privacy) == (STAR_TEXT, "ANONYMOUS")
-    assert report.source_key == f"ussd:{fmt}:{again.session_id}"
+    assert report.source_key.startswith(f"ussd:{fmt}#")
     # The dead session's check finds its draft filed: no "not sent" SMS, only the confirmation.
-    assert service.check_dead_draft(rt, fmt, first.session_id) == "finished"
-    assert service.check_dead_draft(rt, fmt, again.session_id) == "finished"
+    assert service.check_dead_draft(rt, fmt, first.session_key) == "finished"
+    assert service.check_dead_draft(rt, fmt, again.session_key) == "finished"
     run_jobs()
     assert notices(rt) == [] and len(fake_aggregator.sent()) == 1
 
@@ -85,10 +85,10 @@ def test_resume_offer_takes_over_the_draft(client, rt, run_jobs, fake_aggregator
     again = UssdSession(client, "generic")
     again.step()
     again.step("3")  # to the main menu, draft kept
-    assert service.check_dead_draft(rt, "africastalking", first.session_id) == "finished"
-    assert service.check_dead_draft(rt, "generic", again.session_id) == "alive"
+    assert service.check_dead_draft(rt, "africastalking", first.session_key) == "finished"
+    assert service.check_dead_draft(rt, "generic", again.session_key) == "alive"
     drop(rt, again)
-    assert service.check_dead_draft(rt, "generic", again.session_id) == "sent"
+    assert service.check_dead_draft(rt, "generic", again.session_key) == "sent"
     run_jobs()
     assert len(fake_aggregator.sent()) == 1
 
@@ -100,20 +100,20 @@ def test_deleting_or_cancelling_the_draft_means_no_sms(client, rt):
     offer.step()
     assert offer.step("2")[0].startswith("Draf dihapus.\nLAPOR! 1708")
     assert rt.redis.get(DRAFT_KEY) is None
-    assert service.check_dead_draft(rt, "africastalking", deleted.session_id) == "finished"
+    assert service.check_dead_draft(rt, "africastalking", deleted.session_key) == "finished"
 
     cancelled = start_draft(client)
     assert cancelled.step("3")[0].startswith("Laporan dibatalkan.")
     assert rt.redis.get(DRAFT_KEY) is None
     drop(rt, cancelled)
-    assert service.check_dead_draft(rt, "africastalking", cancelled.session_id) == "finished"
+    assert service.check_dead_draft(rt, "africastalking", cancelled.session_key) == "finished"
     assert notices(rt) == []
 
 
 def test_a_live_session_is_checked_again_later(client, rt):
     ussd = start_draft(client)
     before = len(rt.queue.scheduled_job_registry.get_job_ids())
-    assert service.check_dead_draft(rt, "africastalking", ussd.session_id) == "alive"
+    assert service.check_dead_draft(rt, "africastalking", ussd.session_key) == "alive"
     assert len(rt.queue.scheduled_job_registry.get_job_ids()) == before + 1
     assert notices(rt) == []
 
@@ -124,5 +124,5 @@ def test_a_session_that_ends_with_a_draft_still_warns(client, rt, run_jobs, fake
     ussd.step("00"), ussd.step("2")
     assert ussd.step("1234567890")[1] is False  # not found: asks again
     ussd.step("0"), ussd.step("4")
-    rt.redis.delete(f"gw:ussd:s:africastalking:{ussd.session_id}")
-    assert service.check_dead_draft(rt, "africastalking", ussd.session_id) == "sent"
+    rt.redis.delete(f"gw:ussd:s:{ussd.owner}")
+    assert service.check_dead_draft(rt, "africastalking", ussd.session_key) == "sent"

@@ -209,15 +209,18 @@ class Tally:
     duplicated: int
     resent: int
     recovery_s: float
+    # Work set aside as poison. A fault is an outage, never the messages' fault: must be 0.
+    quarantined: int = 0
 
     def row(self) -> str:
         return (
             f"{self.fault:<44} {self.in_flight:>6} {self.lost:>5} {self.duplicated:>6} {self.resent:>7}"
-            f" {self.recovery_s:>9.1f}"
+            f" {self.quarantined:>11} {self.recovery_s:>9.1f}"
         )
 
 
-HEADER = f"{'fault':<44} {'in flight':>6} {'lost':>5} {'dup':>6} {'resent':>7} {'recovery s':>9}"
+_COLUMNS = ("in flight", 6), ("lost", 5), ("dup", 6), ("resent", 7), ("quarantined", 11), ("recovery s", 9)
+HEADER = f"{'fault':<44} " + " ".join(f"{name:>{width}}" for name, width in _COLUMNS)
 
 
 def replies_by_number(accepted: list[dict]) -> dict[str, set[str]]:
@@ -229,12 +232,15 @@ def replies_by_number(accepted: list[dict]) -> dict[str, set[str]]:
     return by_number
 
 
-def count(accepted: list[dict], messages: list[dict], database_url: str) -> tuple[int, int, int]:
-    """(lost, duplicated, resent): per MO, one report in the database and one reply at the
-    aggregator is right; none is lost, more than one is duplicated."""
+def count(accepted: list[dict], messages: list[dict], database_url: str) -> tuple[int, int, int, int]:
+    """(lost, duplicated, resent, quarantined): per MO, one report in the database and one
+    reply at the aggregator is right; none is lost, more than one is duplicated."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
         reports = Counter(r[0] for r in conn.execute(text("SELECT msisdn FROM reports")))
+        quarantined = conn.execute(
+            text("SELECT count(*) FROM quarantined_work WHERE state = 'QUARANTINED'")
+        ).scalar_one()
     engine.dispose()
     by_number = replies_by_number(accepted)
     lost = duplicated = 0
@@ -244,7 +250,7 @@ def count(accepted: list[dict], messages: list[dict], database_url: str) -> tupl
         lost += got_reports == 0 or got_replies == 0
         duplicated += max(0, got_reports - 1) + max(0, got_replies - 1)
     resent = len(accepted) - sum(len(ids) for ids in by_number.values())
-    return lost, duplicated, resent
+    return lost, duplicated, resent, quarantined
 
 
 def all_replied(accepted: list[dict], messages: list[dict]) -> bool:

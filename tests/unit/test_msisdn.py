@@ -18,6 +18,8 @@ from gateway.msisdn import mask_msisdn, normalise_msisdn, redact_numbers
         pytest.param(" 0812 3456 7890 ", "+6281234567890", id="padded"),
         pytest.param("085712345678", "+6285712345678", id="indosat"),
         pytest.param("0215551234", "+62215551234", id="jakarta-fixed-line"),
+        pytest.param("(0812) 3456.7890", "+6281234567890", id="parentheses-dots"),
+        pytest.param("+62 (812) 3456-7890", "+6281234567890", id="e164-parentheses"),
     ],
 )
 def test_indonesian_formats_normalise_to_e164(raw, e164):
@@ -35,6 +37,17 @@ def test_indonesian_formats_normalise_to_e164(raw, e164):
         pytest.param("08001234567", id="toll-free"),
         pytest.param("0812", id="too-short"),
         pytest.param("08123456789012345", id="too-long"),
+        pytest.param("0812-FLOWERS", id="vanity-letters"),
+        pytest.param("0812345678AB", id="trailing-letters"),
+        pytest.param("0812345678ab", id="lowercase-letters"),
+        pytest.param("0812\x0034567890", id="nul"),
+        pytest.param("0812\n34567890", id="newline"),
+        pytest.param("+62+81234567890", id="second-plus"),
+        pytest.param(
+            "\u0660\u0668\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660",
+            id="arabic-indic-digits",
+        ),
+        pytest.param("tel:+6281234567890", id="uri"),
     ],
 )
 def test_other_numbers_are_refused(raw):

@@ -5,6 +5,7 @@ and the answers they render."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -93,20 +94,72 @@ def test_recorded_bad_payloads_name_the_field(fmt, folder, name, field):
 
 
 @pytest.mark.parametrize(
+    ("fmt", "folder", "fixture", "field", "body"),
+    [
+        pytest.param(
+            GENERIC,
+            "ussd_generic",
+            "choice",
+            "session_id",
+            lambda sid: json.dumps({"session_id": sid, "msisdn": "081234567890", "input": "1"}),
+            id="generic",
+        ),
+        pytest.param(
+            AT,
+            "africastalking",
+            "dial",
+            "sessionId",
+            lambda sid: urlencode(
+                {"sessionId": sid, "serviceCode": "*384*1708#", "phoneNumber": OWNER, "text": ""}
+            ),
+            id="at",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
     "session_id",
     [
         pytest.param("x" * 57, id="too-long"),
+        pytest.param("ATUid_" + "7c1f" * 500, id="far-too-long"),
         pytest.param("has space", id="space"),
         pytest.param("semi;colon", id="punctuation"),
+        pytest.param("nul\x00", id="nul"),
+        pytest.param("caf\u00e9", id="non-ascii"),
         pytest.param("   ", id="blank"),
     ],
 )
-def test_bad_session_ids(session_id):
-    fx = load("ussd_generic", "choice")
-    fx["body"] = json.dumps({"session_id": session_id, "msisdn": "081234567890", "input": "1"})
+def test_bad_session_ids(fmt, folder, fixture, field, body, session_id):
+    """One validator serves every format: the same limits whatever the field is called."""
+    fx = load(folder, fixture)
+    fx["body"] = body(session_id)
     with pytest.raises(InvalidPayload) as err:
-        GENERIC.parse(wire(fx))
-    assert err.value.field == "session_id"
+        fmt.parse(wire(fx))
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("fmt", "field", "body"),
+    [
+        pytest.param(
+            GENERIC,
+            "session_id",
+            lambda sid: json.dumps({"session_id": sid, "msisdn": OWNER, "input": ""}),
+            id="generic",
+        ),
+        pytest.param(
+            AT,
+            "sessionId",
+            lambda sid: urlencode(
+                {"sessionId": sid, "serviceCode": "*1708#", "phoneNumber": OWNER, "text": ""}
+            ),
+            id="at",
+        ),
+    ],
+)
+def test_the_longest_session_id_is_taken(fmt, field, body):
+    fx = load("ussd_generic" if fmt is GENERIC else "africastalking", "dial")
+    fx["body"] = body("A-z0.9_:" * 7)
+    assert fmt.parse(wire(fx)).session_id == "A-z0.9_:" * 7
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from gateway.ussd.menu import (
     CONFIRM,
     DONE,
     FILE,
+    FLOODED,
     FOLLOW_UP,
     HELP,
     MAIN,
@@ -250,6 +251,15 @@ RESOLVED = [
         id="check-throttled",
     ),
     pytest.param(
+        at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
+        Effect(FILE, text=DRAFT, privacy="ANONYMOUS"),
+        Result(FLOODED),
+        True,
+        CONFIRM,
+        ("Terlalu banyak laporan", "belum terkirim", "draf disimpan", "Coba lagi"),
+        id="file-flooded-ends-keeping-the-draft",
+    ),
+    pytest.param(
         at(REPLY_NO),
         Effect(OPEN_REPLY, tracking_no=NO),
         Result(DONE, NO, follow_up="Kirim foto lokasi?"),
@@ -297,6 +307,12 @@ def test_resolve(state, effect, result, end, screen, shows):
     for words in shows:
         assert words in out.screen
     assert_screen_ok(out.screen)
+
+
+def test_a_flooded_filing_keeps_the_draft_to_resume():
+    state = at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS")
+    out = menu.resolve(state, Effect(FILE, text=DRAFT, privacy="ANONYMOUS"), Result(FLOODED))
+    assert out.state == state and out.end
 
 
 def test_filing_clears_the_draft():
@@ -398,6 +414,7 @@ def test_every_screen_fits_with_its_hints(state, hint):
         *[screens.filed("9" * 10, p, "17089") for p in ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")],
         *[screens.status("9" * 10, s, "29/11/2026", "17089") for s in REPORT_STATUS_LABELS],
         screens.throttled(),
+        screens.flooded(),
         screens.reply_recorded("9" * 10, "17089"),
         screens.unavailable("17089"),
     ],

@@ -1,0 +1,129 @@
+"""Edge validation: pure checks that refuse, with InvalidPayload (a 400 naming the field), what
+Python or the schema cannot hold, before anything is stored (DESIGN "Bad input and outages").
+
+A value the database refuses would otherwise come back as a 503 that aggregators retry for
+ever (PostgreSQL) or be stored as is (SQLite); a value Python cannot read back (a year beyond
+9999 after UTC conversion) would stop every later drain. So each check here answers the same on
+both databases, and every route reads its input through these few functions.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway.errors import InvalidPayload
+
+# The plausible window for a time an aggregator says a message was sent. Nothing reaching this
+# gateway was sent before 2000 (SMS short codes for complaints came later); a few days ahead
+# leaves room for an SMSC whose clock is wrong or in another zone without a stated offset,
+# while years ahead (or offsets that push a date past year 9999 in UTC) can only be bad input.
+EARLIEST_SENT_AT = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=3)
+
+# Primary keys are SQLAlchemy `Integer`: 32-bit signed on PostgreSQL.
+MAX_ROW_ID = 2**31 - 1
+
+# No real payload nests more than a few levels; json.loads recurses per level (RecursionError
+# near 1,000), so deeper bodies are refused before parsing.
+MAX_JSON_DEPTH = 32
+
+# C0 and C1 control characters: PostgreSQL refuses NUL in text, and the others are never part
+# of an id or an address (a CR/LF in an id would forge a log line).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_sent_at(value: datetime | None, field: str, now: datetime | None = None) -> datetime | None:
+    """`value` as an aware UTC datetime (naive ones are taken as UTC), or InvalidPayload naming
+    `field` when it is outside [2000-01-01, now + 3 days] or cannot be expressed in UTC."""
+    if value is None:
+        return None
+    now = now or datetime.now(UTC)
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise InvalidPayload(field, "is outside the years Python and the database can hold") from None
+    if not EARLIEST_SENT_AT <= utc <= now + FUTURE_SLACK:
+        raise InvalidPayload(field, "is not a plausible send time (before 2000 or days ahead)")
+    return utc
+
+
+def check_string(value: str, field: str, max_chars: int) -> str:
+    """`value` unchanged, or InvalidPayload naming `field` when it is longer than its column
+    (`max_chars`) or holds a control character."""
+    if len(value) > max_chars:
+        raise InvalidPayload(field, f"longer than {max_chars} characters")
+    if _CONTROL.search(value):
+        raise InvalidPayload(field, "must not contain control characters")
+    return value
+
+
+def row_id(raw: str) -> int | None:
+    """The row id `raw` names (ASCII digits, 1..MAX_ROW_ID), or None when no row can have it.
+    (`str.isdigit` alone accepts "²", which int() refuses.)"""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(MAX_ROW_ID)):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
+def text_codec(charset: str, field: str = "charset") -> str:
+    """The Python codec name for a text charset; InvalidPayload naming `field` for an unknown
+    name or a codec that is not a text encoding (`uu`, `bz2`, `rot13`, ...)."""
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise InvalidPayload(field, f"unknown charset {charset[:40]!r}") from None
+    # "undefined" always raises, "idna" refuses errors="replace": neither decodes a message.
+    if not info._is_text_encoding or info.name in ("undefined", "idna"):
+        raise InvalidPayload(field, f"{charset[:40]!r} is not a text encoding")
+    return info.name
+
+
+def decode_text(raw: bytes, charset: str, field: str = "charset") -> str:
+    """`raw` decoded with a text charset, invalid bytes becoming U+FFFD."""
+    codec = text_codec(charset, field)
+    try:
+        return raw.decode(codec, errors="replace")
+    except UnicodeError:  # a codec that ignores errors= (none left after text_codec; be safe)
+        raise InvalidPayload(field, f"cannot decode with {charset[:40]!r}") from None
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `body` nests arrays/objects deeper than `limit` (brackets inside strings do not
+    count). Cheap: bodies with fewer brackets than the limit are not scanned at all."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def loads_json(body: bytes, field: str = "body") -> Any:
+    """Parse a JSON request body; InvalidPayload naming `field` for bad UTF-8, bad JSON or
+    nesting deeper than MAX_JSON_DEPTH. The one JSON reader of every route."""
+    if json_depth_exceeds(body):
+        raise InvalidPayload(field, f"nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidPayload(field, "is not valid UTF-8 JSON") from None

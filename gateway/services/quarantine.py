@@ -1,0 +1,359 @@
+"""Poison isolation: one unit of work that keeps failing is set aside, and the rest goes on.
+
+Every kind of work the workers do (handle an MO, send an MT, apply a DLR, deliver a
+webhook, a USSD hand-off, a report's SLA close) runs through `run_guarded` or records its
+own failures with `note_failure`. A failure is counted in `quarantined_work` with the
+exception's type and a short reason (never row values: database errors quote the failing
+row). At MAX_TRIES the work is QUARANTINED: its own row is marked so no drain, sweep or
+clock picks it up again, and it waits for an admin (`GET /api/v1/quarantine`,
+`flask --app wsgi quarantine list|retry|drop`).
+
+What is *not* the work's fault is not counted: the database or Redis being unreachable
+(OperationalError, RedisError) fails the job as before, so an outage never quarantines
+good messages; the sweeper retries them when the dependency is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from gateway.models import (
+    INBOUND_PENDING,
+    INBOUND_QUARANTINED,
+    InboundMessage,
+    OutboundMessage,
+    QuarantinedWork,
+    WebhookDelivery,
+    utcnow,
+)
+from gateway.runtime import Runtime
+
+log = logging.getLogger("gateway.quarantine")
+
+MAX_TRIES = 3
+# Kinds of work, as stored in quarantined_work.kind.
+MO, MT, DLR, WEBHOOK, USSD, SLA = "MO", "MT", "DLR", "WEBHOOK", "USSD", "SLA"
+KINDS = (MO, MT, DLR, WEBHOOK, USSD, SLA)
+FAILING, QUARANTINED, DROPPED = "FAILING", "QUARANTINED", "DROPPED"
+STATES = (FAILING, QUARANTINED, DROPPED)
+# Errors that mean a dependency is down, not that this piece of work is bad.
+OUTAGES = (OperationalError, RedisError)
+# Pauses between the tries `run_guarded` makes itself: enough for a lock or a transient
+# conflict to clear, short enough that a poison MO costs its drain well under a second.
+RETRY_PAUSES = (0.05, 0.2)
+
+T = TypeVar("T")
+
+
+class Quarantined:
+    """What `run_guarded` returns when the work was set aside instead of done."""
+
+    def __repr__(self) -> str:
+        return "QUARANTINED"
+
+
+SET_ASIDE = Quarantined()
+
+
+def safe_reason(exc: BaseException) -> str:
+    """What went wrong, fit for a log or an admin screen: the exception's type, and for a
+    database constraint the driver's first line ("UNIQUE constraint failed: reports.source_key").
+    Never the rest: SQL errors quote parameters and failing rows (numbers, complaint text)."""
+    if isinstance(exc, IntegrityError) and exc.orig is not None:
+        first = str(exc.orig).splitlines()[0] if str(exc.orig) else ""
+        return f"{type(exc).__name__}: {first[:160]}"
+    return type(exc).__name__
+
+
+def note_failure(s: Session, kind: str, ref: str | int, exc: BaseException, at_once: bool = False) -> bool:
+    """Count one failure of this work inside the caller's transaction; True when the work is
+    now set aside (this failure made it QUARANTINED, or it already was), its own row marked.
+    `at_once`: quarantine now (its own attempts already showed no try of ours would help)."""
+    ref = str(ref)
+    row = s.scalar(
+        select(QuarantinedWork)
+        .where(QuarantinedWork.kind == kind, QuarantinedWork.ref == ref)
+        .with_for_update()
+    )
+    now = utcnow()
+    if row is None:
+        row = QuarantinedWork(kind=kind, ref=ref, failures=0, first_failed_at=now, state=FAILING)
+        s.add(row)
+    row.failures += 1
+    row.error_type, row.reason, row.last_failed_at = type(exc).__name__[:64], safe_reason(exc)[:200], now
+    if row.state == FAILING and row.failures < MAX_TRIES and not at_once:
+        log.warning("%s %s failed (%s), try %d of %d", kind, ref, row.reason, row.failures, MAX_TRIES)
+        return False
+    if row.state == FAILING:
+        row.state, row.quarantined_at = QUARANTINED, now
+        log.error("%s %s QUARANTINED after %d failure(s) (%s)", kind, ref, row.failures, row.reason)
+    _SET_ASIDE[kind](s, ref)
+    return True
+
+
+def set_aside_now(s: Session, kind: str, ref: str | int, exc: BaseException) -> bool:
+    """`note_failure(at_once=True)`: True."""
+    return note_failure(s, kind, ref, exc, at_once=True)
+
+
+def record_failure(rt: Runtime, kind: str, ref: str | int, exc: BaseException) -> bool:
+    """`note_failure` in a transaction of its own (the work's own one was rolled back)."""
+    for _ in range(2):  # two workers counting the same new failure at once: one insert wins
+        try:
+            with rt.transaction() as s:
+                return note_failure(s, kind, ref, exc)
+        except IntegrityError:
+            continue
+    return False
+
+
+def run_guarded(
+    rt: Runtime, kind: str, ref: str | int, work: Callable[[], T], sleep=time.sleep
+) -> T | Quarantined:
+    """Run `work` until it succeeds, trying at most until its failures reach MAX_TRIES (those
+    of earlier runs count too); then it is QUARANTINED and SET_ASIDE is returned. Outages
+    propagate uncounted. Work already quarantined is not tried."""
+    pauses = iter(RETRY_PAUSES)
+    while True:
+        if is_set_aside(rt, kind, ref):
+            return SET_ASIDE
+        try:
+            return work()
+        except OUTAGES:
+            raise
+        except Exception as exc:
+            if record_failure(rt, kind, ref, exc):
+                return SET_ASIDE
+            sleep(next(pauses, RETRY_PAUSES[-1]))
+
+
+def is_set_aside(rt: Runtime, kind: str, ref: str | int) -> bool:
+    """Whether this work is quarantined or dropped."""
+    with rt.sessions() as s:
+        state = s.scalar(
+            select(QuarantinedWork.state).where(QuarantinedWork.kind == kind, QuarantinedWork.ref == str(ref))
+        )
+    return state in (QUARANTINED, DROPPED)
+
+
+def set_aside_refs(s: Session, kind: str) -> set[str]:
+    """The refs of this kind's quarantined or dropped work (for periodic jobs to skip)."""
+    rows = s.scalars(
+        select(QuarantinedWork.ref).where(
+            QuarantinedWork.kind == kind, QuarantinedWork.state.in_((QUARANTINED, DROPPED))
+        )
+    )
+    return set(rows)
+
+
+# -- marking the work's own row ---------------------------------------------------------------
+# Core UPDATEs by id: the row itself may be one Python cannot read (that may be why it failed).
+
+
+def _set_aside_mo(s: Session, ref: str) -> None:
+    s.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == int(ref), InboundMessage.status == INBOUND_PENDING)
+        .values(status=INBOUND_QUARANTINED)
+    )
+
+
+def _set_aside_mt(s: Session, ref: str) -> None:
+    s.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == int(ref), OutboundMessage.status.in_(("QUEUED", "SENDING")))
+        .values(status="QUARANTINED")
+    )
+
+
+def _set_aside_webhook(s: Session, ref: str) -> None:
+    s.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == int(ref), WebhookDelivery.status == "PENDING")
+        .values(status="QUARANTINED")
+    )
+
+
+def _nothing_to_mark(_s: Session, _ref: str) -> None:
+    """DLRs stay unapplied, USSD hand-offs and SLA closes are skipped by their own runs."""
+
+
+_SET_ASIDE: dict[str, Callable[[Session, str], None]] = {
+    MO: _set_aside_mo,
+    MT: _set_aside_mt,
+    DLR: _nothing_to_mark,
+    WEBHOOK: _set_aside_webhook,
+    USSD: _nothing_to_mark,
+    SLA: _nothing_to_mark,
+}
+
+
+# -- for admins -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One quarantine entry as admins see it (no row values)."""
+
+    id: int
+    kind: str
+    ref: str
+    state: str
+    failures: int
+    error_type: str
+    reason: str
+    first_failed_at: str
+    last_failed_at: str
+    quarantined_at: str | None
+
+    @classmethod
+    def of(cls, row: QuarantinedWork) -> Entry:
+        def iso(dt):
+            return dt.isoformat() if dt is not None else None
+
+        return cls(
+            row.id,
+            row.kind,
+            row.ref,
+            row.state,
+            row.failures,
+            row.error_type,
+            row.reason,
+            iso(row.first_failed_at),
+            iso(row.last_failed_at),
+            iso(row.quarantined_at),
+        )
+
+
+def list_entries(rt: Runtime, state: str | None = QUARANTINED, kind: str | None = None, limit: int = 100):
+    """Entries in a state (None: every state), newest first."""
+    query = select(QuarantinedWork).order_by(QuarantinedWork.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(QuarantinedWork.state == state)
+    if kind is not None:
+        query = query.where(QuarantinedWork.kind == kind)
+    with rt.sessions() as s:
+        return [Entry.of(row) for row in s.scalars(query)]
+
+
+def count_quarantined(rt: Runtime) -> dict[str, int]:
+    """Quarantined entries per kind (for the reliability figures and readiness pages)."""
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(QuarantinedWork.kind, QuarantinedWork.id).where(QuarantinedWork.state == QUARANTINED)
+        ).all()
+    counts: dict[str, int] = {}
+    for kind, _ in rows:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def drop(rt: Runtime, entry_id: int) -> Entry | None:
+    """Give up on quarantined work for good (kept for the record as DROPPED); None if there
+    is no such quarantined entry."""
+    with rt.transaction() as s:
+        row = s.get(QuarantinedWork, entry_id, with_for_update=True)
+        if row is None or row.state != QUARANTINED:
+            return None
+        row.state = DROPPED
+        log.warning("%s %s dropped from quarantine by an admin", row.kind, row.ref)
+        return Entry.of(row)
+
+
+def retry(rt: Runtime, entry_id: int) -> Entry | None:
+    """Put quarantined work back with a fresh set of tries: its row back in its queue state,
+    the entry removed, the job enqueued. None if there is no such quarantined entry."""
+    with rt.transaction() as s:
+        row = s.get(QuarantinedWork, entry_id, with_for_update=True)
+        if row is None or row.state != QUARANTINED:
+            return None
+        entry = Entry.of(row)
+        _PUT_BACK[row.kind](s, row.ref)
+        s.delete(row)
+    _ENQUEUE[entry.kind](rt, entry.ref)
+    log.warning("%s %s retried from quarantine by an admin", entry.kind, entry.ref)
+    return entry
+
+
+def _put_back_mo(s: Session, ref: str) -> None:
+    s.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == int(ref), InboundMessage.status == INBOUND_QUARANTINED)
+        .values(status=INBOUND_PENDING)
+    )
+
+
+def _put_back_mt(s: Session, ref: str) -> None:
+    s.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == int(ref), OutboundMessage.status == "QUARANTINED")
+        .values(status="QUEUED", attempts=0, next_attempt_at=utcnow())
+    )
+
+
+def _put_back_webhook(s: Session, ref: str) -> None:
+    s.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == int(ref), WebhookDelivery.status == "QUARANTINED")
+        .values(status="PENDING", next_attempt_at=utcnow())
+    )
+
+
+_PUT_BACK: dict[str, Callable[[Session, str], None]] = {
+    MO: _put_back_mo,
+    MT: _put_back_mt,
+    DLR: _nothing_to_mark,
+    WEBHOOK: _put_back_webhook,
+    USSD: _nothing_to_mark,
+    SLA: _nothing_to_mark,
+}
+
+
+def _enqueue_drain(rt: Runtime, _ref: str) -> None:
+    from gateway.queueing import enqueue_drain
+
+    enqueue_drain(rt.queue)
+
+
+def _enqueue_send(rt: Runtime, ref: str) -> None:
+    from gateway.queueing import enqueue_send
+
+    enqueue_send(rt.queue, [int(ref)])
+
+
+def _enqueue_dlr(rt: Runtime, ref: str) -> None:
+    rt.queue.enqueue("workers.jobs.apply_delivery_report", int(ref))
+
+
+def _enqueue_webhooks(rt: Runtime, _ref: str) -> None:
+    from gateway.services import upstream
+
+    upstream.kick(rt)
+
+
+def _enqueue_ussd(rt: Runtime, ref: str) -> None:
+    fmt_name, _, session_id = ref.partition(":")
+    rt.queue.enqueue("workers.jobs.ussd_draft_check", fmt_name, session_id)
+
+
+def _next_clock_run(_rt: Runtime, _ref: str) -> None:
+    """The SLA clock (every 15 minutes) looks at the report again."""
+
+
+_ENQUEUE: dict[str, Callable[[Runtime, str], None]] = {
+    MO: _enqueue_drain,
+    MT: _enqueue_send,
+    DLR: _enqueue_dlr,
+    WEBHOOK: _enqueue_webhooks,
+    USSD: _enqueue_ussd,
+    SLA: _next_clock_run,
+}
