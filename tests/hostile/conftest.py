@@ -9,13 +9,13 @@ import itertools
 import logging
 import os
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from flask import got_request_exception
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
 
 from gateway.msisdn import normalise_msisdn
 from tests.hostile import findings, recorder
@@ -24,6 +24,10 @@ from tests.store.helpers import post_mo
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_JSON = ROOT / "var" / "hostile-table.json"
 LIVENESS_TEXT = "LAPOR jalan rusak parah di depan sekolah"
+# Issue 12: after hostile input a normal LAPOR's reply reaches the aggregator within 10 s of
+# posting it (wall time around the post and the drain, which also works off every hostile MO
+# accepted before it, as a real worker would).
+REPLY_BOUND_S = 10.0
 # HOSTILE_EXPLORE=1 records every failure and never fails a property test (for hunting);
 # HOSTILE_EXAMPLES scales the budget (the default keeps tests/hostile near 2 minutes).
 EXPLORE = os.environ.get("HOSTILE_EXPLORE") == "1"
@@ -71,7 +75,7 @@ class RouteProbe:
 
     @property
     def tally(self) -> recorder.RouteTally:
-        return recorder.TALLY[self.label]
+        return recorder.TALLY[(self.label, self.backend)]
 
     def request(self, method: str, url: str, **kwargs) -> int:
         """One hostile request; its status (500 for an exception the app raised)."""
@@ -105,36 +109,24 @@ class RouteProbe:
             raise AssertionError(f"{self.label}: {signature} for {example}")
 
     def alive(self) -> bool:
-        """Liveness: a normal LAPOR from a fresh number gets its reply at the aggregator after
-        the jobs run (which also drains every hostile MO accepted so far)."""
+        """Liveness: a normal LAPOR from a fresh number gets its reply at the aggregator within
+        REPLY_BOUND_S of posting it, the jobs run in between (which also drains every hostile MO
+        accepted so far). Anything else is a stall."""
         sender = f"0857{next(_numbers):08d}"
+        started = time.monotonic()
         accepted = post_mo(self.client, LIVENESS_TEXT, sender=sender).status_code == 202
         self.run_jobs()
         e164 = normalise_msisdn(sender)
         replied = any(m["to"] == e164 for m in self.fake.sent())
-        if accepted and replied:
+        elapsed = time.monotonic() - started
+        self.tally.reply_s = max(self.tally.reply_s, elapsed)
+        if accepted and replied and elapsed <= REPLY_BOUND_S:
             return True
         self.tally.stalls += 1
-        cause = self._stall_cause()
-        signature = f"{self.backend} stall (accepted={accepted})" + (f" [{cause}]" if cause else "")
+        signature = f"{self.backend} stall (accepted={accepted}, replied={replied}, {elapsed:.1f} s)"
         self.tally.failures.setdefault(signature, {"liveness": LIVENESS_TEXT})
-        if cause:
-            self.tally.known += 1
-        else:
-            self.unexplained.append(signature)
+        self.unexplained.append(signature)
         return False
-
-    def _stall_cause(self) -> str | None:
-        if self.backend != "postgres":
-            return None
-        with self.rt.engine.connect() as conn:
-            poison = conn.execute(
-                text(
-                    "SELECT count(*) FROM inbound_messages WHERE status = 'PENDING'"
-                    " AND (extract(year FROM sent_at) > 9999 OR extract(year FROM sent_at) < 1)"
-                )
-            ).scalar()
-        return findings.POISON_TIMESTAMP if poison else None
 
     def finish(self) -> None:
         """Run liveness, then fail on anything no open finding explains."""
@@ -167,14 +159,21 @@ def hostile(client, rt, run_jobs, fake_aggregator, backend):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The hostile table (issue 12): route, cases, 4xx, 5xx (must be 0), stalls (must be 0)."""
+    """The hostile table (issue 12), once at the end of the run: per route and database the
+    cases, 4xx, 5xx (must be 0), stalls (must be 0) and the slowest liveness reply (<= 10 s)."""
     if not recorder.TALLY:
         return
     terminalreporter.section("hostile input (issue 12)")
     for line in recorder.render(recorder.rows()):
         terminalreporter.write_line(line)
+    for db in sorted({db for _, db in recorder.TALLY}):
+        tallies = [t for (_, d), t in recorder.TALLY.items() if d == db]
+        terminalreporter.write_line(
+            f"{db}: {sum(t.cases for t in tallies)} cases, {sum(t.server_errors for t in tallies)} 5xx,"
+            f" {sum(t.stalls for t in tallies)} stalls, slowest reply {max(t.reply_s for t in tallies):.2f} s"
+        )
     terminalreporter.write_line("known = 5xx and stalls matching an open finding (tests/hostile/findings.py)")
-    for route, t in sorted(recorder.TALLY.items()):
+    for (route, _), t in sorted(recorder.TALLY.items()):
         for signature, example in t.failures.items():
             terminalreporter.write_line(f"  {route}: {signature}: {example}")
     recorder.write_json(TABLE_JSON)
