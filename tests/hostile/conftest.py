@@ -29,9 +29,10 @@ LIVENESS_TEXT = "LAPOR jalan rusak parah di depan sekolah"
 # accepted before it, as a real worker would).
 REPLY_BOUND_S = 10.0
 # HOSTILE_EXPLORE=1 records every failure and never fails a property test (for hunting);
-# HOSTILE_EXAMPLES scales the budget (the default keeps tests/hostile near 2 minutes).
+# HOSTILE_EXAMPLES scales the budget (the default keeps tests/hostile, both databases, near
+# 1.5 minutes on 2 cores; the brief allows 2.5).
 EXPLORE = os.environ.get("HOSTILE_EXPLORE") == "1"
-EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "100"))
 
 
 def budget(scale: float = 1.0):
