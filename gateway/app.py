@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from config.settings import Settings, load_settings
 from gateway.errors import InvalidPayload
+from gateway.logsafe import install_log_safety
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger("gateway")
@@ -19,6 +20,7 @@ log = logging.getLogger("gateway")
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The app factory. Settings come from the environment unless given (tests)."""
+    install_log_safety()
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     app = Flask(__name__)

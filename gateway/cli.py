@@ -105,14 +105,16 @@ def _register_quarantine(app: Flask) -> None:
     @click.argument("entry_ids", nargs=-1, type=int, required=True)
     def retry_command(entry_ids):
         """Put quarantined work back with a fresh set of tries."""
-        for entry_id in entry_ids:
-            done = quarantine.retry(current_app.extensions["gateway"], entry_id)
-            click.echo(f"{entry_id}\t{'retried' if done else 'not quarantined, left alone'}")
+        _act_on_each(quarantine.retry, entry_ids, "retried")
 
     @group.command("drop")
     @click.argument("entry_ids", nargs=-1, type=int, required=True)
     def drop_command(entry_ids):
         """Give up on quarantined work for good (kept for the record as DROPPED)."""
-        for entry_id in entry_ids:
-            done = quarantine.drop(current_app.extensions["gateway"], entry_id)
-            click.echo(f"{entry_id}\t{'dropped' if done else 'not quarantined, left alone'}")
+        _act_on_each(quarantine.drop, entry_ids, "dropped")
+
+
+def _act_on_each(act, entry_ids, done: str) -> None:
+    for entry_id in entry_ids:
+        entry = act(current_app.extensions["gateway"], entry_id)
+        click.echo(f"{entry_id}\t{done if entry else 'not quarantined, left alone'}")

@@ -1,11 +1,37 @@
 """Pure calendar arithmetic in the gateway's local time zone: working days (weekends and
-configured public holidays skipped) and quiet hours for notices. No I/O, no wall clock:
-every function takes `now` or a start time, so tests inject the clock."""
+public holidays skipped) and quiet hours for notices. No I/O, no wall clock: every function
+takes `now` or a start time, so tests inject the clock."""
 
 from __future__ import annotations
 
+from collections.abc import Container
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@cache
+def _country_holidays(country: str) -> Container[date]:
+    # One calendar per process; it computes each year on first use (expand=True), lunar and
+    # Islamic dates included, so no year needs listing by hand. Imported here: loading it
+    # takes about half a second, which only the processes that count working days pay.
+    import holidays
+
+    return holidays.country_holidays(country)
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """The days the SLA clock does not count: the country's public holidays (the maintained
+    `holidays` package: Idul Fitri, Nyepi, 17 Agustus, Natal, ...) plus `extra` days, the
+    decreed collective leave (cuti bersama) from GATEWAY_HOLIDAYS."""
+
+    extra: frozenset[date] = frozenset()
+    country: str = "ID"
+
+    def __contains__(self, day: object) -> bool:
+        return day in self.extra or day in _country_holidays(self.country)
 
 
 def parse_hhmm(raw: str) -> time:
@@ -35,12 +61,12 @@ def parse_zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not a known time zone") from None
 
 
-def is_working_day(day: date, holidays: frozenset[date]) -> bool:
+def is_working_day(day: date, holidays: Container[date]) -> bool:
     """Monday to Friday and not a public holiday."""
     return day.weekday() < 5 and day not in holidays
 
 
-def working_deadline(start: datetime, days: int, zone: ZoneInfo, holidays: frozenset[date]) -> datetime:
+def working_deadline(start: datetime, days: int, zone: ZoneInfo, holidays: Container[date]) -> datetime:
     """The end of the `days`-th working day after `start`'s local date (the start day itself
     does not count), as an aware datetime in `zone`. Filed on Friday, 3 working days: due by
     the end of Wednesday, overdue from Thursday 00:00 local time."""

@@ -20,12 +20,13 @@ from gateway.models import Base
 
 def make_engine(database_url: str) -> Engine:
     """Create the engine; for SQLite, make the file's folder and switch on WAL so the
-    receiver and the workers (separate processes) can write without 'database is locked'."""
+    receiver and the workers (separate processes) can write without 'database is locked'.
+    `hide_parameters`: an error's text never quotes the statement's values (numbers, texts)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -39,7 +40,7 @@ def make_engine(database_url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
     ping_after_idle(engine, PING_AFTER_IDLE)
     return engine
 

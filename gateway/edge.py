@@ -34,6 +34,10 @@ MAX_JSON_DEPTH = 32
 # C0 and C1 control characters: PostgreSQL refuses NUL in text, and the others are never part
 # of an id or an address (a CR/LF in an id would forge a log line).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A lone UTF-16 surrogate is a Python str no database driver can encode (UnicodeEncodeError,
+# a 500, on both): JSON's "\ud800" escape and the utf-7 codec both produce one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def check_sent_at(value: datetime | None, field: str, now: datetime | None = None) -> datetime | None:
@@ -88,7 +92,7 @@ def decode_text(raw: bytes, charset: str, field: str = "charset") -> str:
     """`raw` decoded with a text charset, invalid bytes becoming U+FFFD."""
     codec = text_codec(charset, field)
     try:
-        return raw.decode(codec, errors="replace")
+        return _SURROGATE.sub("\ufffd", raw.decode(codec, errors="replace"))
     except UnicodeError:  # a codec that ignores errors= (none left after text_codec; be safe)
         raise InvalidPayload(field, f"cannot decode with {charset[:40]!r}") from None
 
@@ -119,11 +123,27 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def loads_json(body: bytes, field: str = "body") -> Any:
-    """Parse a JSON request body; InvalidPayload naming `field` for bad UTF-8, bad JSON or
-    nesting deeper than MAX_JSON_DEPTH. The one JSON reader of every route."""
+    """Parse a JSON request body; InvalidPayload naming `field` for bad UTF-8, bad JSON,
+    nesting deeper than MAX_JSON_DEPTH or a lone surrogate escape ("\ud800" unpaired: not
+    Unicode, and no database can store it). The one JSON reader of every route."""
     if json_depth_exceeds(body):
         raise InvalidPayload(field, f"nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidPayload(field, "is not valid UTF-8 JSON") from None
+    # Only bodies with a surrogate escape are walked (a pair is fine: json joins it).
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise InvalidPayload(field, "holds an unpaired surrogate (\\ud800-\\udfff): not Unicode text")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string in a parsed JSON value (at most MAX_JSON_DEPTH deep) holds one."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    return False

@@ -14,10 +14,11 @@ PRIVACY_NOTES = {"PUBLIC": "", "CONFIDENTIAL": " (rahasia)", "ANONYMOUS": " (ano
 
 
 def help_text(short_code: str) -> str:
-    """The one-SMS guide to the commands."""
+    """The one-SMS guide to the commands. The privacy modes as LAPOR! defines them: RAHASIA
+    keeps the report from the public, ANONIM hides the reporter's identity."""
     return (
-        f"LAPOR! {short_code}: Ketik LAPOR isi laporan. Cek status: CEK nomor. "
-        "Tanggapi: BALAS nomor isi. Identitas dirahasiakan: LAPOR RAHASIA isi."
+        f"LAPOR! {short_code}: LAPOR isi laporan. Cek: CEK nomor. Tanggapi: BALAS nomor isi. "
+        "LAPOR RAHASIA isi: tidak dipublikasikan. LAPOR ANONIM isi: identitas disembunyikan."
     )
 
 

@@ -3,8 +3,10 @@
 from rq import cron
 
 from config.settings import load_settings
+from gateway.logsafe import install_log_safety
 from workers.jobs import deliver_webhooks, sla_clock, sweep
 
+install_log_safety()
 settings = load_settings()
 # Often enough that work lost with Redis waits at most about a minute beyond sweep_after.
 cron.register(sweep, settings.queue_name, interval=settings.sweep_interval, result_ttl=0)

@@ -8,6 +8,7 @@ fork per job), so one runtime, with its pooled connections, serves every job of 
 from __future__ import annotations
 
 from config.settings import load_settings
+from gateway.dberrors import redact_database_errors
 from gateway.runtime import Runtime, build_runtime
 from gateway.services import drain, outbox, quarantine, sla, sweeper, upstream
 
@@ -28,31 +29,37 @@ def runtime() -> Runtime:
     return _runtime
 
 
+@redact_database_errors
 def drain_inbound() -> str:
     """Handle every pending MO, in batches (rung by the receiver's doorbell or the sweeper)."""
     return str(drain.drain_inbound(runtime()))
 
 
+@redact_database_errors
 def send_outbound(outbound_id: int) -> str:
     """One send attempt for one MT."""
     return outbox.send_outbound(runtime(), outbound_id)
 
 
+@redact_database_errors
 def sweep() -> str:
     """Periodic: re-enqueue unfinished work the database knows of."""
     return str(sweeper.sweep(runtime()))
 
 
+@redact_database_errors
 def sla_clock() -> str:
     """Periodic: close reports whose follow-up went unanswered for the SLA's working days."""
     return ",".join(sla.run_clock(runtime()))
 
 
+@redact_database_errors
 def deliver_webhooks() -> str:
     """Send due webhooks to the complaint system (after a report or BALAS, retries, cron)."""
     return str(upstream.deliver_due(runtime()))
 
 
+@redact_database_errors
 def ussd_draft_check(fmt_name: str, session_key: str) -> str:
     """Scheduled at a USSD session's expiry: one SMS if it died with an unsent draft (tried
     up to quarantine.MAX_TRIES times, then set aside for an admin)."""
@@ -69,6 +76,7 @@ def ussd_draft_check(fmt_name: str, session_key: str) -> str:
     )
 
 
+@redact_database_errors
 def apply_delivery_report(dlr_id: int) -> str:
     """Apply one stored DLR (a quarantined one an admin retried)."""
     rt = runtime()

@@ -2,6 +2,8 @@
 
 from rq import SimpleWorker
 
+from gateway.logsafe import install_log_safety
+
 
 class GatewayWorker(SimpleWorker):
     """A SimpleWorker (jobs run in the worker process: no fork per job, so the runtime and its
@@ -11,4 +13,5 @@ class GatewayWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("worker_ttl", 30)
+        install_log_safety()
         super().__init__(*args, **kwargs)

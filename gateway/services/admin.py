@@ -3,7 +3,8 @@
 the reporter. Every action that concerns the reporter is recorded in the timeline and sends
 a notice SMS (gateway.services.notices), addressed by tracking number, never by phone number.
 
-Privacy: the reporter's number is only ever shown masked, and never for an anonymous report.
+Privacy: the reporter's number is only ever shown masked, and never for an anonymous report
+nor for an SMS tied to no report (it may be an anonymous reporter's; see `outbound_view`).
 """
 
 from __future__ import annotations
@@ -148,13 +149,15 @@ def timeline(s: Session, report: Report) -> list[dict]:
 
 
 def outbound_view(o: OutboundMessage, report: Report | None) -> dict:
-    """An MT as an admin sees it (number masked; hidden when the report is anonymous)."""
-    privacy = report.privacy if report is not None else "PUBLIC"
+    """An MT as an admin sees it. The number (masked) only when the MT is tied to a report
+    that is not anonymous: an MT tied to no report (a look-up with a typo, the guide, a flood
+    warning) may answer an anonymous reporter, and its text can name the report ("Nomor
+    laporan 12345687 salah ketik"), so showing its number would link the two."""
     return {
         "id": o.id,
         "at": iso(o.created_at),
         "kind": o.kind,
-        "to": shown_number(o.msisdn, privacy),
+        "to": shown_number(o.msisdn, report.privacy) if report is not None else None,
         "text": o.text,
         "state": o.status,
         "attempts": o.attempts,

@@ -26,9 +26,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from gateway.dberrors import describe_db_error
 from gateway.models import (
     INBOUND_PENDING,
-    INBOUND_QUARANTINED,
     InboundMessage,
     OutboundMessage,
     QuarantinedWork,
@@ -65,13 +65,10 @@ SET_ASIDE = Quarantined()
 
 
 def safe_reason(exc: BaseException) -> str:
-    """What went wrong, fit for a log or an admin screen: the exception's type, and for a
-    database constraint the driver's first line ("UNIQUE constraint failed: reports.source_key").
-    Never the rest: SQL errors quote parameters and failing rows (numbers, complaint text)."""
-    if isinstance(exc, IntegrityError) and exc.orig is not None:
-        first = str(exc.orig).splitlines()[0] if str(exc.orig) else ""
-        return f"{type(exc).__name__}: {first[:160]}"
-    return type(exc).__name__
+    """What went wrong, fit for a log or an admin screen: the exception's type and, for a
+    database error, what the driver names (constraint, table, column). Never the rest: SQL
+    errors quote parameters and failing rows (numbers, complaint text)."""
+    return describe_db_error(exc)
 
 
 def note_failure(s: Session, kind: str, ref: str | int, exc: BaseException, at_once: bool = False) -> bool:
@@ -96,7 +93,7 @@ def note_failure(s: Session, kind: str, ref: str | int, exc: BaseException, at_o
     if row.state == FAILING:
         row.state, row.quarantined_at = QUARANTINED, now
         log.error("%s %s QUARANTINED after %d failure(s) (%s)", kind, ref, row.failures, row.reason)
-    _SET_ASIDE[kind](s, ref)
+    _set_aside(s, kind, ref)
     return True
 
 
@@ -159,42 +156,46 @@ def set_aside_refs(s: Session, kind: str) -> set[str]:
 # Core UPDATEs by id: the row itself may be one Python cannot read (that may be why it failed).
 
 
-def _set_aside_mo(s: Session, ref: str) -> None:
-    s.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == int(ref), InboundMessage.status == INBOUND_PENDING)
-        .values(status=INBOUND_QUARANTINED)
-    )
+@dataclass(frozen=True)
+class _OwnRow:
+    """Where a kind of work keeps its state: set aside from `live` states to QUARANTINED,
+    put back by a retry into `resumed` with `fresh()` values. Kinds without a row of their
+    own (DLRs stay unapplied; USSD hand-offs and SLA closes are skipped by their runs) have
+    none."""
+
+    model: type
+    live: tuple[str, ...]
+    resumed: str
+    fresh: Callable[[], dict]
 
 
-def _set_aside_mt(s: Session, ref: str) -> None:
-    s.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == int(ref), OutboundMessage.status.in_(("QUEUED", "SENDING")))
-        .values(status="QUARANTINED")
-    )
-
-
-def _set_aside_webhook(s: Session, ref: str) -> None:
-    s.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == int(ref), WebhookDelivery.status == "PENDING")
-        .values(status="QUARANTINED")
-    )
-
-
-def _nothing_to_mark(_s: Session, _ref: str) -> None:
-    """DLRs stay unapplied, USSD hand-offs and SLA closes are skipped by their own runs."""
-
-
-_SET_ASIDE: dict[str, Callable[[Session, str], None]] = {
-    MO: _set_aside_mo,
-    MT: _set_aside_mt,
-    DLR: _nothing_to_mark,
-    WEBHOOK: _set_aside_webhook,
-    USSD: _nothing_to_mark,
-    SLA: _nothing_to_mark,
+_OWN_ROWS = {
+    MO: _OwnRow(InboundMessage, (INBOUND_PENDING,), INBOUND_PENDING, dict),
+    MT: _OwnRow(
+        OutboundMessage, ("QUEUED", "SENDING"), "QUEUED", lambda: {"attempts": 0, "next_attempt_at": utcnow()}
+    ),
+    WEBHOOK: _OwnRow(WebhookDelivery, ("PENDING",), "PENDING", lambda: {"next_attempt_at": utcnow()}),
 }
+
+
+def _set_aside(s: Session, kind: str, ref: str) -> None:
+    own = _OWN_ROWS.get(kind)
+    if own is not None:
+        s.execute(
+            update(own.model)
+            .where(own.model.id == int(ref), own.model.status.in_(own.live))
+            .values(status=QUARANTINED)
+        )
+
+
+def _put_back(s: Session, kind: str, ref: str) -> None:
+    own = _OWN_ROWS.get(kind)
+    if own is not None:
+        s.execute(
+            update(own.model)
+            .where(own.model.id == int(ref), own.model.status == QUARANTINED)
+            .values(status=own.resumed, **own.fresh())
+        )
 
 
 # -- for admins -------------------------------------------------------------------------------
@@ -277,45 +278,11 @@ def retry(rt: Runtime, entry_id: int) -> Entry | None:
         if row is None or row.state != QUARANTINED:
             return None
         entry = Entry.of(row)
-        _PUT_BACK[row.kind](s, row.ref)
+        _put_back(s, row.kind, row.ref)
         s.delete(row)
     _ENQUEUE[entry.kind](rt, entry.ref)
     log.warning("%s %s retried from quarantine by an admin", entry.kind, entry.ref)
     return entry
-
-
-def _put_back_mo(s: Session, ref: str) -> None:
-    s.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == int(ref), InboundMessage.status == INBOUND_QUARANTINED)
-        .values(status=INBOUND_PENDING)
-    )
-
-
-def _put_back_mt(s: Session, ref: str) -> None:
-    s.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == int(ref), OutboundMessage.status == "QUARANTINED")
-        .values(status="QUEUED", attempts=0, next_attempt_at=utcnow())
-    )
-
-
-def _put_back_webhook(s: Session, ref: str) -> None:
-    s.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == int(ref), WebhookDelivery.status == "QUARANTINED")
-        .values(status="PENDING", next_attempt_at=utcnow())
-    )
-
-
-_PUT_BACK: dict[str, Callable[[Session, str], None]] = {
-    MO: _put_back_mo,
-    MT: _put_back_mt,
-    DLR: _nothing_to_mark,
-    WEBHOOK: _put_back_webhook,
-    USSD: _nothing_to_mark,
-    SLA: _nothing_to_mark,
-}
 
 
 def _enqueue_drain(rt: Runtime, _ref: str) -> None:

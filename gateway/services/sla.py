@@ -7,6 +7,7 @@ settings.) The decisions are pure functions of a report's timestamps and an inje
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -35,7 +36,9 @@ class Rules:
     follow_up_days: int = 5
     close_days: int = 10
     zone: ZoneInfo = ZoneInfo("Asia/Jakarta")
-    holidays: frozenset[date] = frozenset()
+    # Only the days given (none by default): the pure decisions are tested on plain dates.
+    # A deployment's rules (from_settings) count Indonesia's public holidays too.
+    holidays: Container[date] = frozenset()
 
     @classmethod
     def from_settings(cls, s: Settings) -> Rules:
@@ -45,7 +48,7 @@ class Rules:
             s.sla_follow_up_days,
             s.sla_close_days,
             clock.parse_zone(s.timezone),
-            clock.parse_holidays(s.holidays),
+            clock.HolidayCalendar(extra=clock.parse_holidays(s.holidays)),
         )
 
 

@@ -47,7 +47,7 @@ def ask_privacy() -> str:
     """Normal, confidential or anonymous."""
     return (
         "Jenis laporan:\n1 Biasa\n2 Rahasia (tidak dipublikasikan)\n"
-        f"3 Anonim (nama pelapor disembunyikan)\n{NAV}"
+        f"3 Anonim (identitas pelapor disembunyikan)\n{NAV}"
     )
 
 
@@ -117,8 +117,8 @@ def reply_recorded(tracking_no: str, short_code: str) -> str:
 def help_screen(short_code: str) -> str:
     """How the menu and the SMS commands work."""
     return (
-        f"LAPOR! {short_code} gratis. Lapor: menu 1 atau SMS LAPOR isi ke {short_code}. "
-        f"Cek: menu 2 atau SMS CEK nomor. Rahasia: pilih 2.\n{NAV}"
+        f"LAPOR! {short_code} gratis. Lapor: menu 1/SMS LAPOR isi. Cek: menu 2. "
+        f"Rahasia: tidak dipublikasikan. Anonim: identitas disembunyikan.\n{NAV}"
     )
 
 

@@ -251,11 +251,21 @@ def quarantined():
     return jsonify(items=[asdict(e) for e in items], counts=quarantine.count_quarantined(_rt()))
 
 
-@bp.post("/quarantine/<int:entry_id>/<any(retry, drop):action>")
+@bp.post("/quarantine/<int:entry_id>/retry")
 @requires("admin")
-def quarantine_action(entry_id: int, action: str):
-    """Retry (fresh tries) or drop (give up, kept for the record) one quarantined entry."""
-    act = quarantine.retry if action == "retry" else quarantine.drop
+def quarantine_retry(entry_id: int):
+    """Put one quarantined entry's work back in its queue with fresh tries."""
+    return _quarantine_act(quarantine.retry, entry_id)
+
+
+@bp.post("/quarantine/<int:entry_id>/drop")
+@requires("admin")
+def quarantine_drop(entry_id: int):
+    """Give up on one quarantined entry's work (kept for the record as DROPPED)."""
+    return _quarantine_act(quarantine.drop, entry_id)
+
+
+def _quarantine_act(act, entry_id: int):
     entry = act(_rt(), entry_id) if entry_id <= MAX_ROW_ID else None
     if entry is None:
         abort(404, description="no quarantined entry with this id")

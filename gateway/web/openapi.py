@@ -91,7 +91,10 @@ _SCHEMAS = {
             "id": {"type": "integer"},
             "at": _TIME,
             "kind": {"type": "string"},
-            "to": {"type": ["string", "null"], "description": "masked; null for anonymous reports"},
+            "to": {
+                "type": ["string", "null"],
+                "description": "masked; null for anonymous reports and for SMS tied to no report",
+            },
             "text": {"type": "string"},
             "state": {"type": "string", "enum": list(OUTBOUND_STATES)},
             "attempts": {"type": "integer"},

@@ -12,24 +12,33 @@ from gateway.aggregators.base import Ack, Aggregator
 from gateway.services.inbox import accept_inbound
 from gateway.services.outbox import apply_status_updates
 from gateway.web.auth import require_inbound_token
-from gateway.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, first_use, verify_signature
+from gateway.web.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    already_handled,
+    remember_handled,
+    verify_signature,
+)
 from gateway.web.wire import wire_request
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
 
-def _authorised_aggregator(name: str) -> Aggregator:
+def _authorised_aggregator(name: str) -> tuple[Aggregator, str | None]:
+    """The aggregator, once the caller proved who it is; and the request's signature when
+    signed callbacks are configured (None otherwise)."""
+    rt = current_app.extensions["gateway"]
+    # The token first: a caller without it learns nothing, not even which names exist.
+    require_inbound_token(request, rt.settings.inbound_token)
     aggregator = inbound_aggregator(name)
     if aggregator is None:
         abort(404, description=f"unknown aggregator {name!r}")
-    rt = current_app.extensions["gateway"]
-    require_inbound_token(request, rt.settings.inbound_token)
     if aggregator.name == "generic" and rt.settings.generic_signing_secret:
-        _check_signature(rt)
-    return aggregator
+        return aggregator, _check_signature(rt)
+    return aggregator, None
 
 
-def _check_signature(rt) -> None:
+def _check_signature(rt) -> str:
     settings = rt.settings
     signature_value = request.headers.get(SIGNATURE_HEADER)
     problem = verify_signature(
@@ -40,10 +49,20 @@ def _check_signature(rt) -> None:
         time.time(),
         settings.signature_window,
     )
-    if problem is None and not first_use(rt.redis, signature_value, settings.signature_window):
-        problem = "signature already used (replay)"
     if problem:
         abort(401, description=problem)
+    return signature_value
+
+
+def _handled(signature: str | None) -> None:
+    """After a successful commit: a replay of this signed request is a known duplicate."""
+    if signature:
+        rt = current_app.extensions["gateway"]
+        remember_handled(rt.redis, signature, rt.settings.signature_window)
+
+
+def _replayed(signature: str | None) -> bool:
+    return bool(signature) and already_handled(current_app.extensions["gateway"].redis, signature)
 
 
 def _respond(ack: Ack) -> Response:
@@ -53,16 +72,22 @@ def _respond(ack: Ack) -> Response:
 @bp.route("/<name>/inbound", methods=["GET", "POST"])
 def inbound(name: str):
     """Store the MO, then acknowledge; a repeat is acknowledged without being stored twice."""
-    aggregator = _authorised_aggregator(name)
+    aggregator, signature = _authorised_aggregator(name)
+    if _replayed(signature):  # stored before: the same answer as any duplicate, no database
+        return _respond(aggregator.inbound_ack([], duplicate=True))
     messages = aggregator.parse_inbound(wire_request(request))
     result = accept_inbound(current_app.extensions["gateway"], aggregator.name, messages)
+    _handled(signature)
     return _respond(aggregator.inbound_ack(result.ids, result.duplicate))
 
 
 @bp.route("/<name>/status", methods=["GET", "POST"])
 def status(name: str):
     """Store and apply a delivery report."""
-    aggregator = _authorised_aggregator(name)
+    aggregator, signature = _authorised_aggregator(name)
+    if _replayed(signature):  # applied before: acknowledged again, not applied twice
+        return _respond(aggregator.status_ack())
     updates = aggregator.parse_status(wire_request(request))
     apply_status_updates(current_app.extensions["gateway"], aggregator.name, updates)
+    _handled(signature)
     return _respond(aggregator.status_ack())

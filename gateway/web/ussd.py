@@ -16,11 +16,12 @@ bp = Blueprint("ussd", __name__, url_prefix="/ussd")
 @bp.post("/<name>")
 def step(name: str):
     """One step of a session: parse, run the menu, render CON/END in the format's own way."""
+    rt = current_app.extensions["gateway"]
+    # The token first: a caller without it learns nothing, not even which formats exist.
+    require_inbound_token(request, rt.settings.inbound_token)
     fmt = REGISTRY.get(name)
     if fmt is None:
         abort(404, description=f"unknown USSD format {name!r}")
-    rt = current_app.extensions["gateway"]
-    require_inbound_token(request, rt.settings.inbound_token)
     ussd_step = fmt.parse(wire_request(request), rt.settings.region)
     ack = fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))
     return Response(ack.body, status=ack.status, content_type=ack.content_type)

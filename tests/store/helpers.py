@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.models import OutboundMessage, Report
 from tests.conftest import INBOUND_TOKEN
@@ -40,3 +41,17 @@ def file_report(
     assert post_mo(client, text, sender).status_code == 202
     run_jobs()
     return reports(rt)[-1].tracking_no
+
+
+@contextlib.contextmanager
+def table_away(rt, table: str):
+    """A real database failure for one table on either backend: it is renamed away (every
+    statement on it fails, so the receiver answers 503) and back afterwards."""
+    with rt.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        yield
+    finally:
+        rt.engine.dispose()  # PostgreSQL caches plans per connection: start clean
+        with rt.engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from gateway import replies
-from gateway.models import InboundMessage, Report
+from gateway.models import DeliveryReport, InboundMessage, Report
 from gateway.web.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.store.helpers import AUTH, outbox, post_mo, reports
+from tests.store.helpers import AUTH, outbox, post_mo, reports, table_away
 
 FLOODER = "081311112222"
 
@@ -117,12 +117,30 @@ class TestSignedGeneric:
         headers = {**self.FORM, TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: signature}
         return client.post("/sms/generic/inbound", data=body, headers=headers)
 
-    def test_a_good_signature_is_accepted_once(self, signed_client, rt):
+    def stored(self, rt) -> int:
+        with rt.sessions() as s:
+            return len(s.scalars(select(InboundMessage.id)).all())
+
+    def test_a_signed_request_retried_after_a_202_is_a_duplicate(self, signed_client, rt):
+        """The aggregator did not see our 202 (a timeout) and sends the same request again:
+        the normal duplicate answer, not a 401 that makes it give up."""
         now = int(time.time())
         good = sign(self.SECRET, now, self.BODY)
         assert self.post(signed_client, self.BODY, now, good).status_code == 202
-        replay = self.post(signed_client, self.BODY, now, good)
-        assert replay.status_code == 401 and "replay" in replay.get_json()["reason"]
+        for _ in range(2):
+            replay = self.post(signed_client, self.BODY, now, good)
+            assert (replay.status_code, replay.get_json()["status"]) == (200, "duplicate")
+        assert self.stored(rt) == 1
+
+    def test_a_signed_request_that_got_a_503_can_be_retried(self, signed_client, rt):
+        """The database could not store it (503): the aggregator's retry of the very same
+        signed request is stored, not refused as a replay (the MO would be lost)."""
+        now = int(time.time())
+        good = sign(self.SECRET, now, self.BODY)
+        with table_away(rt, "inbound_messages"):
+            assert self.post(signed_client, self.BODY, now, good).status_code == 503
+        retry = self.post(signed_client, self.BODY, now, good)
+        assert retry.status_code == 202 and self.stored(rt) == 1
 
     @pytest.mark.parametrize(
         ("skew", "tamper", "reason"),
@@ -140,6 +158,18 @@ class TestSignedGeneric:
         assert resp.status_code == 401 and reason in resp.get_json()["reason"]
         with rt.sessions() as s:
             assert s.scalar(select(InboundMessage.id)) is None
+
+    def test_a_signed_status_retried_after_a_503_is_applied(self, signed_client, rt):
+        body = b"id=agg-404&status=DELIVERED"
+        now = int(time.time())
+        good = sign(self.SECRET, now, body)
+        headers = {**self.FORM, TIMESTAMP_HEADER: str(now), SIGNATURE_HEADER: good}
+        with table_away(rt, "delivery_reports"):
+            assert signed_client.post("/sms/generic/status", data=body, headers=headers).status_code == 503
+        assert signed_client.post("/sms/generic/status", data=body, headers=headers).status_code == 200
+        assert signed_client.post("/sms/generic/status", data=body, headers=headers).status_code == 200
+        with rt.sessions() as s:
+            assert len(s.scalars(select(DeliveryReport.id)).all()) == 1
 
     def test_unsigned_request_is_refused(self, signed_client):
         resp = signed_client.post("/sms/generic/inbound", data=self.BODY, headers=self.FORM)

@@ -200,6 +200,44 @@ def test_anonymous_reports_never_show_the_number(api, rt, run_jobs, fake_aggrega
     assert "****" not in str(detail)
 
 
+def _swap_two_digits(no: str) -> str:
+    for i in range(len(no) - 1):
+        if no[i] != no[i + 1]:
+            return no[:i] + no[i + 1] + no[i] + no[i + 2 :]
+    raise AssertionError(no)
+
+
+@pytest.mark.parametrize(
+    "look_up",
+    [
+        pytest.param(lambda no: f"CEK {_swap_two_digits(no)}", id="cek-swapped-digits"),
+        pytest.param(lambda no: f"BALAS {_swap_two_digits(no)} sudah saya kirim", id="balas-swapped-digits"),
+        pytest.param(lambda no: f"CEK {no[:-1]}", id="cek-digit-missing"),
+        pytest.param(lambda no: "INFO", id="help"),
+    ],
+)
+def test_an_anonymous_reporters_other_texts_do_not_reveal_the_number(
+    api, rt, run_jobs, fake_aggregator, admin_auth, look_up
+):
+    """A reply that is tied to no report (a look-up with a typo, the guide) may still answer
+    an anonymous reporter, and its text can name the report: the outbound list shows a number
+    only for an MT tied to a report that is not anonymous."""
+    anonymous = "081311112222"
+    no = file_report(
+        api, rt, run_jobs, fake_aggregator, sender=anonymous, text="LAPOR ANONIM pungli di kantor desa"
+    )
+    public = file_report(
+        api, rt, run_jobs, fake_aggregator, sender="081234567890", text="LAPOR jalan rusak parah"
+    )
+    assert post_mo(api, look_up(no), sender=anonymous).status_code == 202
+    run_jobs()
+    items = api.get("/api/v1/outbound", headers=admin_auth).get_json()["items"]
+    assert len(items) == 3
+    assert "+62813****222" not in str(items) and "+6281311112222" not in str(items)
+    shown = {i["tracking_no"] for i in items if i["to"] is not None}
+    assert shown == {public}  # the control: numbers are still shown where they may be
+
+
 def test_unknown_or_malformed_tracking_numbers_are_404(api, admin_auth):
     for no in ["1234567890", "12ab", "1" * 30]:
         assert api.get(f"/api/v1/reports/{no}", headers=admin_auth).status_code == 404

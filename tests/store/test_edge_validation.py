@@ -252,8 +252,18 @@ def _signed_event(body: bytes) -> dict:
     return {"X-Lapor-Timestamp": str(ts), "X-Lapor-Signature": sign(SECRET, ts, body)}
 
 
+LONE_SURROGATE = (
+    b'{"from": "081234567890", "to": "1708", "text": "LAPOR x\\ud800", "id": "s-1", "x": "\\udc00"}'
+)
+
+
 @pytest.mark.parametrize(
-    "body", [pytest.param(DEEP_ARRAY, id="array"), pytest.param(DEEP_OBJECT, id="object")]
+    "body",
+    [
+        pytest.param(DEEP_ARRAY, id="array"),
+        pytest.param(DEEP_OBJECT, id="object"),
+        pytest.param(LONE_SURROGATE, id="lone-surrogate"),
+    ],
 )
 @pytest.mark.parametrize(
     "route",
@@ -267,7 +277,7 @@ def _signed_event(body: bytes) -> dict:
         "events",
     ],
 )
-def test_json_nested_5000_deep_is_a_400_on_every_json_route(
+def test_json_bodies_no_parser_or_database_can_hold_are_a_400_on_every_json_route(
     client, rt, run_jobs, fake_aggregator, route, body
 ):
     headers = dict(AUTH)
@@ -293,6 +303,7 @@ def test_after_every_hostile_case_a_normal_lapor_gets_its_reply(client, rt, run_
     client.post("/sms/kannel/status", data={"id": str(2**63), "status": "1"}, headers=AUTH)
     client.post("/sms/kannel/status", data={"id": "\u00b2", "status": "1"}, headers=AUTH)
     client.post("/sms/generic/inbound", data=DEEP_ARRAY, content_type="application/json", headers=AUTH)
+    client.post("/sms/generic/inbound", data=LONE_SURROGATE, content_type="application/json", headers=AUTH)
     resp = post_mo(client, "LAPOR jalan rusak parah di depan sekolah", sender="085711112222", msg_id="ok-1")
     assert resp.status_code == 202
     run_jobs()
@@ -300,3 +311,11 @@ def test_after_every_hostile_case_a_normal_lapor_gets_its_reply(client, rt, run_
     assert len(replies) == 1 and "No. laporan" in replies[0]["text"]
     assert [row.status for row in stored(rt)] == ["DONE"]
     json.dumps([row.sent_at.isoformat() for row in stored(rt) if row.sent_at])  # every row readable
+
+
+def test_a_kannel_text_that_decodes_to_a_lone_surrogate_is_stored_with_a_replacement(client, rt):
+    """utf-7 is a text encoding, but "+2AA-" decodes to U+D800, which neither database driver
+    can encode: it was a 500. The character is replaced, like any undecodable byte."""
+    assert kannel_mo(client, "text=LAPOR+a%2B2AA-b&charset=utf-7").status_code in (200, 202)
+    [row] = stored(rt)
+    assert row.text == "LAPOR a\ufffdb"

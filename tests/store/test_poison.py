@@ -50,12 +50,39 @@ def status_of(rt, inbound_id: int) -> str:
         return s.scalar(select(InboundMessage.status).where(InboundMessage.id == inbound_id))
 
 
+# Hostile MOs the edge refuses with 400 (the field named), whatever the database.
+REFUSED = [
+    pytest.param({"timestamp": "9999-12-31T23:59:59-23:59"}, "timestamp", id="timestamp-year-9999"),
+    pytest.param({"timestamp": "0001-01-01T00:00:00+23:59"}, "timestamp", id="timestamp-year-1"),
+    pytest.param({"to": "1" * 21}, "to", id="to-21-chars"),
+    pytest.param({"id": "a\x00b"}, "id", id="nul-in-id"),
+    pytest.param({"id": "x" * 129}, "id", id="id-129-chars"),
+    pytest.param({"from": "0812-FLOWERS"}, "from", id="letters-in-from"),
+    pytest.param({"from": "0812345678AB"}, "from", id="letters-after-digits"),
+]
+
+
 def test_a_stream_of_200_mos_with_poison_rows_mixed_in(client, rt, run_jobs, fake_aggregator):
-    """Every good MO is answered, each poison row ends QUARANTINED, nothing stays PENDING."""
-    poison, senders = [], []
+    """Every good MO is answered; each poison row ends QUARANTINED, each hostile MO is
+    refused with 400 naming its field; nothing stays PENDING."""
+    poison, senders, refused = [], [], []
     for n in range(200):
         if n % 25 == 7:
             poison.append(insert_unreadable_mo(rt, n))
+            continue
+        if n % 25 == 19:
+            case = REFUSED[len(refused) % len(REFUSED)]
+            overrides, field = case.values
+            data = {
+                "from": "081299998888",
+                "to": "1708",
+                "text": "LAPOR racun",
+                "id": f"bad-{n}",
+                **overrides,
+            }
+            resp = client.post("/sms/generic/inbound", data=data, headers=AUTH)
+            refused.append((resp.status_code, resp.get_json().get("field")))
+            assert refused[-1] == (400, field), case.id
             continue
         sender = f"0812{n:08d}"
         senders.append("+62" + sender[1:])
@@ -69,6 +96,7 @@ def test_a_stream_of_200_mos_with_poison_rows_mixed_in(client, rt, run_jobs, fak
         pending = s.scalars(select(InboundMessage.id).where(InboundMessage.status == "PENDING")).all()
     assert pending == []
     assert [status_of(rt, i) for i in poison] == ["QUARANTINED"] * len(poison)
+    assert len(refused) == 8
     found = {e.ref: e for e in entries(rt, quarantine.MO)}
     assert set(found) == {str(i) for i in poison}
     for e in found.values():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from gateway.models import OutboundMessage, Report
@@ -15,8 +16,8 @@ from tests.store.admin_helpers import no_quiet_hours
 from tests.store.helpers import file_report, outbox, post_mo
 
 JKT = ZoneInfo("Asia/Jakarta")
-FOLLOWED = datetime(2026, 8, 3, 10, 0, tzinfo=JKT)  # Monday
-DUE = datetime(2026, 8, 18, 0, 0, tzinfo=JKT)  # 10 working days later (two weekends)
+FOLLOWED = datetime(2026, 9, 7, 10, 0, tzinfo=JKT)  # Monday
+DUE = datetime(2026, 9, 22, 0, 0, tzinfo=JKT)  # 10 working days later (two weekends, no holiday)
 
 
 def _report(rt, no) -> Report:
@@ -47,13 +48,24 @@ def test_only_unanswered_follow_ups_close_after_ten_working_days(client, rt, run
     assert _report(rt, untouched).status == "RECEIVED"
 
 
-def test_a_holiday_moves_the_deadline(client, rt, run_jobs, fake_aggregator):
+@pytest.mark.parametrize(
+    ("extra", "followed", "due"),
+    [
+        # GATEWAY_HOLIDAYS unset: 17 Agustus (a Monday) is still not a working day.
+        pytest.param(
+            "", datetime(2026, 8, 3, 10, tzinfo=JKT), datetime(2026, 8, 19, tzinfo=JKT), id="17-agustus"
+        ),
+        # A decreed collective-leave day on top of the public holidays.
+        pytest.param("2026-09-14", FOLLOWED, DUE + timedelta(days=1), id="cuti-bersama"),
+    ],
+)
+def test_a_holiday_moves_the_deadline(client, rt, run_jobs, fake_aggregator, extra, followed, due):
     no_quiet_hours(rt)
-    rt.settings = rt.settings.replace(holidays="2026-08-17")
+    rt.settings = rt.settings.replace(holidays=extra)
     no = file_report(client, rt, run_jobs, fake_aggregator)
-    admin.post_follow_up(rt, no, "Sudah ditangani.", "token:t", now=FOLLOWED)
-    assert sla.run_clock(rt, now=DUE) == []
-    assert sla.run_clock(rt, now=DUE + timedelta(days=1)) == [no]
+    admin.post_follow_up(rt, no, "Sudah ditangani.", "token:t", now=followed)
+    assert sla.run_clock(rt, now=due - timedelta(seconds=1)) == []
+    assert sla.run_clock(rt, now=due) == [no]
 
 
 def test_a_closing_at_night_waits_for_the_morning(client, rt, run_jobs, fake_aggregator):
@@ -64,4 +76,4 @@ def test_a_closing_at_night_waits_for_the_morning(client, rt, run_jobs, fake_agg
         notices = list(s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "NOTICE")))
     closing = notices[-1]
     due = closing.next_attempt_at.replace(tzinfo=closing.next_attempt_at.tzinfo or UTC)
-    assert due == datetime(2026, 8, 18, 6, 0, tzinfo=JKT)
+    assert due == datetime(2026, 9, 22, 6, 0, tzinfo=JKT)

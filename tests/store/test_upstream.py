@@ -211,3 +211,36 @@ def test_reports_and_answers_made_through_ussd_are_forwarded_too(
         number,
         "sudah ditambal tapi belum rapi",
     )
+
+
+def test_a_webhook_that_fails_inside_the_gateway_is_quarantined_and_the_others_go(
+    client, linked, run_jobs, fake_aggregator, receiver, monkeypatch
+):
+    """A webhook whose delivery raises (here: signing it) is tried MAX_TRIES times and set
+    aside; the next one is still delivered, and an admin can put it back."""
+    from gateway.services import quarantine
+
+    real_sign = upstream.sign
+
+    def sign_or_choke(secret, timestamp, body):
+        if b"sumur" in body:
+            raise UnicodeError("poison")
+        return real_sign(secret, timestamp, body)
+
+    monkeypatch.setattr(upstream, "sign", sign_or_choke)
+    file_report(
+        client, linked, run_jobs, fake_aggregator, sender="081200000001", text="LAPOR sumur warga kering"
+    )
+    file_report(
+        client, linked, run_jobs, fake_aggregator, sender="081200000002", text="LAPOR jalan rusak parah"
+    )
+    statuses = [d.status for d in deliveries(linked)]
+    assert statuses == ["QUARANTINED", "DELIVERED"]
+    assert [json.loads(h.body)["data"]["text"] for h in receiver.requests] == ["jalan rusak parah"]
+    [entry] = quarantine.list_entries(linked, kind=quarantine.WEBHOOK)
+    assert (entry.failures, entry.error_type) == (quarantine.MAX_TRIES, "UnicodeError")
+
+    monkeypatch.setattr(upstream, "sign", real_sign)
+    assert quarantine.retry(linked, entry.id) is not None
+    run_jobs()
+    assert [d.status for d in deliveries(linked)] == ["DELIVERED", "DELIVERED"]

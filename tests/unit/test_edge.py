@@ -146,6 +146,9 @@ def test_json_depth(body, deep):
         pytest.param(b"[" * 5000 + b"]" * 5000, id="deep"),
         pytest.param(b"{", id="truncated"),
         pytest.param(b'{"a": "\xff"}', id="not-utf8"),
+        pytest.param(b'{"text": "x\\ud800"}', id="lone-high-surrogate"),
+        pytest.param(b'{"text": ["ok", {"k": "\\uDFFF"}]}', id="lone-low-surrogate-nested"),
+        pytest.param(b'{"\\ud800": "key"}', id="lone-surrogate-in-a-key"),
     ],
 )
 def test_loads_json_refuses_naming_the_body(body):
@@ -156,3 +159,9 @@ def test_loads_json_refuses_naming_the_body(body):
 
 def test_loads_json_reads_a_normal_body():
     assert loads_json('{"text": "[[[ é"}'.encode()) == {"text": "[[[ é"}
+    assert loads_json(b'{"text": "\\ud83d\\ude00 ok"}') == {"text": "\U0001f600 ok"}  # a pair is fine
+
+
+def test_decode_text_never_returns_a_lone_surrogate():
+    """utf-7 decodes "+2AA-" to U+D800, which no database driver can encode (a 500)."""
+    assert decode_text(b"a+2AA-b", "utf-7") == "a\ufffdb"

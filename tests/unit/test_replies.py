@@ -3,11 +3,14 @@ teaches the next step."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gateway import replies
 from gateway.gsm7 import is_gsm7, septets
 from gateway.models import PRIVACY_LEVELS, REPORT_STATUS_LABELS
+from gateway.ussd import screens
 
 NO = "9999999999"
 LONGEST = [
@@ -41,3 +44,27 @@ def test_reply_is_one_gsm7_segment_that_teaches_the_next_step(text, teaches):
 
 def test_status_reply_uses_the_citizen_label():
     assert "Ditindaklanjuti" in replies.status_for_owner(NO, "IN_PROGRESS", "01/12/2026")
+
+
+def _clause_after(text: str, word: str) -> str:
+    """The words after `word` up to the end of its sentence or line, lower-cased."""
+    start = text.index(word) + len(word)
+    return re.split(r"[.\n]", text[start:], maxsplit=1)[0].lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "confidential", "anonymous"),
+    [
+        pytest.param(replies.help_text("17089"), "RAHASIA", "ANONIM", id="sms-help"),
+        pytest.param(screens.help_screen("17089"), "Rahasia", "Anonim", id="ussd-help"),
+        pytest.param(screens.ask_privacy(), "Rahasia", "Anonim", id="ussd-privacy-choice"),
+    ],
+)
+def test_each_privacy_mode_says_what_it_really_does(text, confidential, anonymous):
+    """LAPOR!'s own meanings: *rahasia* keeps the report from the public, *anonim* hides the
+    reporter's identity (from the agency handling it). "Identitas dirahasiakan: LAPOR RAHASIA"
+    promised the wrong protection."""
+    assert "tidak dipublikasikan" in _clause_after(text, confidential)
+    assert "identitas" not in _clause_after(text, confidential)
+    anonymous_clause = _clause_after(text, anonymous)
+    assert "identitas" in anonymous_clause and "disembunyikan" in anonymous_clause

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.settings import load_settings
 from gateway.clock import parse_hhmm, parse_holidays, quiet_until, working_deadline
 from gateway.services.sla import Rules, clock_for
 
@@ -150,3 +151,34 @@ def test_naive_times_from_sqlite_are_utc():
     c = clock_for(RULES, status="RECEIVED", created_at=naive, verified_at=None, last_follow_up_at=None,
                   last_citizen_reply_at=None)  # fmt: skip
     assert c.due_at == jkt(2026, 8, 7, 0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "start", "days", "due_local_day"),
+    [
+        # Fri 14 Aug 2026, 1 working day: Mon 17 Aug is Independence Day -> Tue 18 Aug.
+        pytest.param("", jkt(2026, 8, 14), 1, date(2026, 8, 18), id="17-agustus"),
+        # Thu 24 Dec 2026, 1 working day: Fri 25 Dec is Christmas -> Mon 28 Dec.
+        pytest.param("", jkt(2026, 12, 24), 1, date(2026, 12, 28), id="natal"),
+        # Tue 9 Mar 2027, 1 working day: Wed 10 and Thu 11 Mar are Idul Fitri -> Fri 12 Mar.
+        pytest.param("", jkt(2027, 3, 9), 1, date(2027, 3, 12), id="idul-fitri-2027"),
+        # Idul Fitri 2026 falls on Sat 21 / Sun 22 Mar; Thu 19 Mar is Nyepi: Wed 18 -> Fri 20.
+        pytest.param("", jkt(2026, 3, 18), 1, date(2026, 3, 20), id="nyepi-before-idul-fitri-2026"),
+        # The decreed cuti bersama around Idul Fitri 2026 (20, 23, 24 Mar) come on top.
+        pytest.param(
+            "2026-03-20,2026-03-23,2026-03-24",
+            jkt(2026, 3, 18),
+            1,
+            date(2026, 3, 25),
+            id="cuti-bersama-added",
+        ),
+        pytest.param("", jkt(2026, 9, 1), 1, date(2026, 9, 2), id="ordinary-tuesday"),
+    ],
+)
+def test_the_sla_calendar_skips_indonesian_public_holidays(extra, start, days, due_local_day):
+    """GATEWAY_HOLIDAYS unset still skips Indonesia's public holidays (from the `holidays`
+    package); GATEWAY_HOLIDAYS adds the decreed collective leave on top."""
+    settings = load_settings({"GATEWAY_INBOUND_TOKEN": "t", "GATEWAY_HOLIDAYS": extra}, dotenv_path=None)
+    rules = Rules.from_settings(settings)
+    due = working_deadline(start, days, rules.zone, rules.holidays)
+    assert due == datetime.combine(due_local_day + timedelta(days=1), time(0), tzinfo=JKT)
