@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.conftest import INBOUND_TOKEN
 from tests.hostile.conftest import budget
 from tests.hostile.strategies import (
+    UTF7_SURROGATE,
     any_timestamp,
     body_json,
     charset,
@@ -63,6 +64,7 @@ POISON_MO = {
     "timestamp": "9999-12-31T23:59:59-23:59",
 }
 LONG_TO_MO = {"from": "081234567890", "to": "1" * 21, "text": "LAPOR x", "id": "p-2"}
+SURROGATE_MO = body_json({"from": "081234567890", "to": "1708", "text": "LAPOR x\ud800", "id": "s-1"})
 
 
 def _form_test(hostile, label, path, fields):
@@ -84,6 +86,7 @@ def _json_test(hostile, label, path, fields):
     route = hostile(label)
 
     @given(st.one_of(fields.map(body_json), deep_body, st.binary(max_size=40)))
+    @example(SURROGATE_MO)
     @budget()
     def probe(body):
         route.request("POST", path, data=body, headers=AUTH, content_type="application/json")
@@ -128,10 +131,15 @@ def _qs(query: dict) -> str:
     return urlencode(query, encoding="utf-8")
 
 
+# utf-7 text that decodes to a lone surrogate (a 500 on both databases until main's bc49767).
+UTF7_MO = {"token": INBOUND_TOKEN, "from": "081234567890", "to": "1708", "id": "u7-1", "charset": "utf-7"}
+
+
 def test_kannel_inbound_get(hostile):
     route = hostile("GET /sms/kannel/inbound")
 
     @given(kannel_query)
+    @example({**UTF7_MO, "text": UTF7_SURROGATE})
     @budget()
     def probe(query):
         route.request("GET", "/sms/kannel/inbound", query_string=_qs(query))
@@ -154,6 +162,7 @@ def test_kannel_inbound_post_url(hostile):
         ),
         st.none() | header_charset,
     )
+    @example({**UTF7_MO, "text": "x"}, UTF7_SURROGATE.encode(), None)
     @budget()
     def probe(query, body, body_charset):
         content_type = "text/plain" + (f'; charset="{body_charset}"' if body_charset is not None else "")
