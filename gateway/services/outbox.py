@@ -150,7 +150,33 @@ def _send_chunk(
         keep_going=lambda: not out_of_time(),
     )
     results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
-    return _record(rt, [(c, results.get(c.id, req)) for c, req in zip(claimed, built, strict=True)], outcomes)
+    return _record_each(
+        rt, [(c, results.get(c.id, req)) for c, req in zip(claimed, built, strict=True)], outcomes
+    )
+
+
+def _record_each(
+    rt: Runtime, results: list[tuple[_Claimed, str | Exception | None]], outcomes: dict[int, str]
+) -> list[tuple[int, float]]:
+    """`_record`; if recording the chunk fails inside the gateway, each answer on its own,
+    quarantining the MT whose answer cannot be recorded. Never by sending again: these MTs
+    were claimed and submitted, and would otherwise sit SENDING until the sweeper resent them."""
+    try:
+        return _record(rt, results, outcomes)
+    except quarantine.OUTAGES:
+        raise
+    except Exception as exc:
+        log.warning("recording %d send(s) failed (%s); one by one", len(results), quarantine.safe_reason(exc))
+    retries: list[tuple[int, float]] = []
+    for pair in results:
+        done = quarantine.run_guarded(
+            rt, quarantine.MT, pair[0].id, lambda p=pair: _record(rt, [p], outcomes)
+        )
+        if done is quarantine.SET_ASIDE:
+            outcomes[pair[0].id] = "quarantined"
+        else:
+            retries += done
+    return retries
 
 
 def _build(c: _Claimed, settings) -> SendRequest | Exception:

@@ -13,6 +13,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import text
 
 from gateway.db import make_engine
+from gateway.services import quarantine
 from tests.store.helpers import outbox, post_mo
 
 NUMBER_FORMS = ("+6281234567890", "6281234567890", "081234567890")
@@ -61,14 +62,20 @@ def _everything_rq_keeps(redis, queue) -> str:
     return "\n".join(seen)
 
 
-def test_a_job_database_error_stores_and_logs_no_row_values(client, rt, run_jobs, redis_db, caplog):
+def test_a_job_database_error_stores_and_logs_no_row_values(
+    client, rt, run_jobs, redis_db, caplog, fake_aggregator
+):
     caplog.set_level(logging.DEBUG)
     with _sent_is_refused(rt):
         assert post_mo(client, "LAPOR lampu jalan mati di gang mawar").status_code == 202
         run_jobs()
     [reply] = outbox(rt)
-    assert reply.status != "ACCEPTED"  # the poison worked: the job hit the constraint
+    # The poison worked: recording the send hit the constraint, every try, so the MT was
+    # set aside (quarantine) with the constraint's name as its reason, never the row.
+    assert reply.status == "QUARANTINED"
+    assert len(fake_aggregator.sent()) == 1  # recorded by retrying the record, not the send
     kept = _everything_rq_keeps(redis_db, rt.queue)
+    kept += "\n".join(e.reason for e in quarantine.list_entries(rt))
     assert "test_poison" in kept  # the failure is stored, with the constraint's name
     for where, what in [("redis", kept), ("log", caplog.text)]:
         for value in (*NUMBER_FORMS, reply.text[:30]):
