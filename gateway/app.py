@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from gateway.web import admin
 
     app.register_blueprint(admin.bp)
+    from gateway.web import metrics
+
+    app.register_blueprint(metrics.bp)
     app.add_url_rule("/healthz", view_func=_health)
     _register_error_handlers(app)
     from gateway.cli import register_cli
