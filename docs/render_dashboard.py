@@ -87,7 +87,8 @@ class Run:
         def post():
             status = self.rng.choices(["DELIVERED", "UNDELIVERED", "EXPIRED"], [90, 7, 3])[0]
             data = {"id": agg_id, "status": status}
-            requests.post(f"{self.gw.url}/sms/generic/status", data=data, headers=self.auth, timeout=10)
+            if not self.stop.is_set():  # the gateway may be gone once the run is over
+                requests.post(f"{self.gw.url}/sms/generic/status", data=data, headers=self.auth, timeout=10)
 
         threading.Timer(self.rng.uniform(1, 4), post).start()
 
@@ -136,7 +137,7 @@ def start_upstream(port: int) -> ThreadingHTTPServer:
 
 # --- a small evaluator for the PromQL shapes the dashboard uses -------------------------------
 
-_AGG = re.compile(r"^(sum|max)(?: by \(([^)]*)\))? \((.*)\)$")
+_AGG = re.compile(r"^(sum|max)(?: by \(([^)]*)\))? ?\((.*)\)$")
 _RATE = re.compile(r"^rate\((\w+)\[(\d+)m\]\)$")
 _QUANTILE = re.compile(r"^histogram_quantile\(([\d.]+), (.*)\)$")
 
