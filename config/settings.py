@@ -35,6 +35,8 @@ class Settings:
     outbound: str = field(default="log", metadata={"env": "GATEWAY_OUTBOUND"})
     public_url: str = field(default="http://127.0.0.1:8000", metadata={"env": "GATEWAY_PUBLIC_URL"})
     inbound_token: str = field(default="", metadata={"env": "GATEWAY_INBOUND_TOKEN"})
+    # Bearer token a Prometheus scrape of /metrics presents; empty: /metrics answers 404.
+    metrics_token: str = field(default="", metadata={"env": "GATEWAY_METRICS_TOKEN"})
     port: int = field(default=8000, metadata={"env": "GATEWAY_PORT"})
     host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_HOST"})
     web_workers: int = field(default=2, metadata={"env": "GATEWAY_WEB_WORKERS"})
@@ -133,6 +135,11 @@ def validate(s: Settings) -> Settings:
         s.outbound in OUTBOUND_CHOICES, "GATEWAY_OUTBOUND", f"must be one of {', '.join(OUTBOUND_CHOICES)}"
     )
     _require(bool(s.inbound_token), "GATEWAY_INBOUND_TOKEN", "must be set (the secret aggregators present)")
+    _require(
+        s.metrics_token != s.inbound_token,
+        "GATEWAY_METRICS_TOKEN",
+        "must differ from GATEWAY_INBOUND_TOKEN (a scraper is not an aggregator)",
+    )
     _require(s.short_code.isdigit(), "GATEWAY_SHORT_CODE", "must be digits")
     _require(0 < s.port < 65536, "GATEWAY_PORT", "must be a TCP port")
     _require(

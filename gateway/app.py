@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from gateway.web import health
 
     app.register_blueprint(health.bp)
+    from gateway.web import metrics
+
+    app.register_blueprint(metrics.bp)
     _register_error_handlers(app)
     from gateway.cli import register_cli
 

@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -54,6 +55,7 @@ class Sender:
         read: Callable[[int, SendResponse], str],
         lanes: list[str] | None = None,
         keep_going: Callable[[], bool] = lambda: True,
+        observe: Callable[[int, float], None] = lambda i, seconds: None,
     ) -> list[str | Exception | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
         CPU, is what limits sends); `read(i, response)` turns request i's answer into the
@@ -63,19 +65,27 @@ class Sender:
         the same lane (one citizen's number) go one after another, in order, so a citizen's
         replies reach the aggregator in the order they were written. Once one fails in a
         retryable way (the aggregator is in trouble) or `keep_going()` turns false, requests
-        not yet started are not made: None, so at most one timeout per lane is waited out."""
+        not yet started are not made: None, so at most one timeout per lane is waited out.
+        `observe(i, seconds)` is told how long request i took, whatever its answer."""
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
         answers: list[str | Exception | None] = [None] * len(reqs)
         trouble = threading.Event()
 
+        def timed_submit(i: int) -> SendResponse:
+            start = time.perf_counter()
+            try:
+                return self.submit(reqs[i])
+            finally:
+                observe(i, time.perf_counter() - start)
+
         def run(indices: list[int]) -> None:
             for i in indices:
                 if trouble.is_set() or not keep_going():
                     return
                 try:
-                    answers[i] = read(i, self.submit(reqs[i]))
+                    answers[i] = read(i, timed_submit(i))
                 except SendError as exc:
                     answers[i] = exc
                     if exc.retryable:

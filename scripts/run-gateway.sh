@@ -30,6 +30,15 @@ fi
 # Create or upgrade the schema (migrations/, DATABASE_URL) once, before any process starts.
 alembic upgrade head
 
+# Metrics (prometheus-client multiprocess mode): every gunicorn and RQ worker writes its
+# counters to files in PROMETHEUS_MULTIPROC_DIR; a scrape of /metrics sums them. The folder
+# must start empty (old files would be counted again) and be one per running gateway. The
+# gunicorn hook forgets a dead worker's live gauges (a ./gunicorn.conf.py imports it instead).
+PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus-multiproc}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+export PROMETHEUS_MULTIPROC_DIR
+[ -f gunicorn.conf.py ] || export GUNICORN_CMD_ARGS="${GUNICORN_CMD_ARGS:-} --config python:gateway.gunicorn_hooks"
+
 # Keep a component running: RQ's worker pool and cron scheduler exit when Redis goes away
 # for long; they are restarted until Redis is back (the receiver keeps storing meanwhile).
 # In production, systemd or the orchestrator does this for each process.

@@ -16,6 +16,7 @@ from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
 from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
+from gateway.metrics import SEND_LATENCY, count_send
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
@@ -128,6 +129,8 @@ def _send_chunk_guarded(
         )
         if done is quarantine.SET_ASIDE:
             outcomes[oid] = "quarantined"
+            # The row could not even be claimed, so its aggregator is not known here.
+            count_send("unknown", "quarantined", 0)
         else:
             retries += done
     return retries
@@ -148,6 +151,7 @@ def _send_chunk(
         read=lambda i, response: sendable[i][0].aggregator.read_send_response(response) or "",
         lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
+        observe=lambda i, seconds: SEND_LATENCY.labels(sendable[i][0].aggregator.name).observe(seconds),
     )
     results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
     return _record_each(
@@ -174,6 +178,7 @@ def _record_each(
         )
         if done is quarantine.SET_ASIDE:
             outcomes[pair[0].id] = "quarantined"
+            count_send(pair[0].aggregator.name, "quarantined", pair[0].attempt)
         else:
             retries += done
     return retries
@@ -192,7 +197,7 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
     """Mark the due QUEUED messages SENDING (another worker's claim waits on the row lock,
     then sees SENDING and skips); note "not-due" for those waiting for a retry time."""
     soon = utcnow() + timedelta(seconds=1)
-    claimed = []
+    claimed, set_aside = [], []
     with rt.transaction() as s:
         rows = s.scalars(
             select(OutboundMessage)
@@ -208,10 +213,13 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
                 continue
             if _crash_looping(s, out, rt.settings.send_max_attempts):
                 outcomes[out.id] = "quarantined"
+                set_aside.append(out.aggregator if out.aggregator in REGISTRY else "unknown")
                 continue
             out.status, out.attempts = "SENDING", out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
             claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms))
+    for name in set_aside:  # counted once committed
+        count_send(name, "quarantined", 0)
     return claimed
 
 
@@ -233,7 +241,7 @@ def _record(
     """Store each answer: ACCEPTED with the aggregator's id, the failure (QUEUED for a
     retry, FAILED for good), or, for a request not made (None), the claim undone. Returns
     the (id, delay) of the retries to schedule."""
-    settings, retries = rt.settings, []
+    settings, retries, answered = rt.settings, [], []
     with rt.transaction() as s:
         rows = {
             out.id: out
@@ -251,6 +259,7 @@ def _record(
                     out.status, out.attempts = "QUEUED", out.attempts - 1
                 outcomes[c.id] = "handed-off"
                 continue
+            answered.append(c)
             if isinstance(result, Exception) and not isinstance(result, SendError):
                 retry, delay = _note_poison(s, out, c.attempt, result, settings)
                 outcomes[c.id] = "retry" if retry else "quarantined"
@@ -270,6 +279,8 @@ def _record(
             accepted.append(out)
             log.info("MT %d to %s accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
         _apply_waiting_reports(s, accepted)
+    for c in answered:  # counted once committed: a rolled-back recording counts nothing
+        count_send(c.aggregator.name, outcomes[c.id], c.attempt)
     return retries
 
 

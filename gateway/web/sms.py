@@ -6,9 +6,12 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import DataError, IntegrityError
 
 from gateway.aggregators import inbound_aggregator
 from gateway.aggregators.base import Ack, Aggregator
+from gateway.errors import InvalidPayload
+from gateway.metrics import DLR_RECEIVED, MO_RECEIVED
 from gateway.services.inbox import accept_inbound
 from gateway.services.outbox import apply_status_updates
 from gateway.web.auth import require_inbound_token
@@ -74,10 +77,20 @@ def inbound(name: str):
     """Store the MO, then acknowledge; a repeat is acknowledged without being stored twice."""
     aggregator, signature = _authorised_aggregator(name)
     if _replayed(signature):  # stored before: the same answer as any duplicate, no database
+        MO_RECEIVED.labels(aggregator.name, "duplicate").inc()
         return _respond(aggregator.inbound_ack([], duplicate=True))
-    messages = aggregator.parse_inbound(wire_request(request))
-    result = accept_inbound(current_app.extensions["gateway"], aggregator.name, messages)
+    try:
+        messages = aggregator.parse_inbound(wire_request(request))
+        result = accept_inbound(current_app.extensions["gateway"], aggregator.name, messages)
+    except (InvalidPayload, DataError, IntegrityError):  # answered 400 by the app's handlers
+        MO_RECEIVED.labels(aggregator.name, "refused").inc()
+        raise
     _handled(signature)
+    # Counted from what the insert already told us: no extra round trip on the hot path.
+    if result.ids:
+        MO_RECEIVED.labels(aggregator.name, "accepted").inc(len(result.ids))
+    if len(messages) > len(result.ids):
+        MO_RECEIVED.labels(aggregator.name, "duplicate").inc(len(messages) - len(result.ids))
     return _respond(aggregator.inbound_ack(result.ids, result.duplicate))
 
 
@@ -90,4 +103,6 @@ def status(name: str):
     updates = aggregator.parse_status(wire_request(request))
     apply_status_updates(current_app.extensions["gateway"], aggregator.name, updates)
     _handled(signature)
+    for update in updates:  # update.status is one of DLR_STATUSES: a fixed label set
+        DLR_RECEIVED.labels(aggregator.name, update.status).inc()
     return _respond(aggregator.status_ack())

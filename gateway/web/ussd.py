@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
+from gateway.metrics import USSD_STEP_LATENCY
 from gateway.ussd.formats import REGISTRY
 from gateway.ussd.service import handle_step
 from gateway.web.auth import require_inbound_token
@@ -22,6 +23,7 @@ def step(name: str):
     fmt = REGISTRY.get(name)
     if fmt is None:
         abort(404, description=f"unknown USSD format {name!r}")
-    ussd_step = fmt.parse(wire_request(request), rt.settings.region)
-    ack = fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))
+    with USSD_STEP_LATENCY.labels(name).time():
+        ussd_step = fmt.parse(wire_request(request), rt.settings.region)
+        ack = fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))
     return Response(ack.body, status=ack.status, content_type=ack.content_type)
