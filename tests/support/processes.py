@@ -64,6 +64,21 @@ def start_gateway(
     workdir: Path, env_overrides: dict[str, str], timeout: float = 30.0, port: int | None = None
 ) -> GatewayProcesses:
     """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /healthz answers."""
+    return _start([str(ROOT / "scripts" / "run-gateway.sh")], workdir, env_overrides, timeout, port)
+
+
+def start_receiver(
+    workdir: Path, env_overrides: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0
+) -> GatewayProcesses:
+    """Start the receiver alone as deploy/systemd/lapor-gateway.service does (gunicorn with
+    deploy/gunicorn.conf.py, `args` added to its command line) and wait until /healthz answers."""
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", *args, "wsgi:app"]
+    return _start(cmd, workdir, env_overrides, timeout, None)
+
+
+def _start(
+    cmd: list[str], workdir: Path, env_overrides: dict[str, str], timeout: float, port: int | None
+) -> GatewayProcesses:
     port = port or free_port()
     env = {
         **os.environ,
@@ -78,12 +93,7 @@ def start_gateway(
     log_path = workdir / "gateway.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(ROOT / "scripts" / "run-gateway.sh")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     gw = GatewayProcesses(proc, f"http://127.0.0.1:{port}", log_path, env)
     deadline = time.monotonic() + timeout
