@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 
 import pytest
 import requests
@@ -68,3 +69,21 @@ def test_a_redis_elsewhere_that_is_down_is_a_clear_error(tmp_path):
         start_gateway(
             tmp_path, {"REDIS_URL": "redis://192.0.2.1:6379/0", "GATEWAY_INBOUND_TOKEN": INBOUND_TOKEN}
         )
+
+
+@pytest.mark.parametrize(
+    ("target", "installs_dev"),
+    [
+        pytest.param("run", False, id="run-runtime-only"),
+        pytest.param("test", True, id="test-adds-test-tools"),
+        pytest.param("lint", True, id="lint-adds-test-tools"),
+    ],
+)
+def test_make_run_installs_only_the_runtime_requirements(target, installs_dev):
+    """What `make <target>` would install on a fresh clone (-n: print, -B: nothing is up to date)."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    plan = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True)
+    installs = [line for line in plan.stdout.splitlines() if "pip install" in line]
+    assert any(line.endswith("-r requirements.txt") for line in installs), plan.stdout
+    assert any("requirements-dev.txt" in line for line in installs) == installs_dev, plan.stdout
