@@ -39,6 +39,9 @@ class Settings:
     metrics_token: str = field(default="", metadata={"env": "GATEWAY_METRICS_TOKEN"})
     port: int = field(default=8000, metadata={"env": "GATEWAY_PORT"})
     host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_HOST"})
+    # Reverse proxies in front of the receiver whose X-Forwarded-* headers are believed (nginx
+    # in deploy/: 1). 0 believes none: without a proxy a client could forge its URL and address.
+    trusted_proxies: int = field(default=0, metadata={"env": "GATEWAY_TRUSTED_PROXIES"})
     web_workers: int = field(default=2, metadata={"env": "GATEWAY_WEB_WORKERS"})
     job_workers: int = field(default=2, metadata={"env": "GATEWAY_JOB_WORKERS"})
     region: str = field(default="ID", metadata={"env": "GATEWAY_REGION"})
@@ -147,6 +150,7 @@ def validate(s: Settings) -> Settings:
     )
     _require("://" in s.database_url, "DATABASE_URL", "must be an SQLAlchemy URL")
     _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
+    _require(0 <= s.trusted_proxies <= 10, "GATEWAY_TRUSTED_PROXIES", "must be between 0 and 10")
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
     _require(1 <= s.drain_batch <= 1000, "GATEWAY_DRAIN_BATCH", "must be between 1 and 1000")
     _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")

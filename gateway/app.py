@@ -7,6 +7,7 @@ import logging
 from flask import Flask, jsonify
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import Settings, load_settings
 from gateway.errors import InvalidPayload
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_body_bytes
     app.extensions["gateway"] = runtime
+    _trust_proxies(app, runtime.settings.trusted_proxies)
 
     from gateway.web import sms
 
@@ -45,6 +47,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` reverse proxies, take the client address, scheme, host and port from
+    their X-Forwarded-* headers, so the app sees the public URL the aggregator called (what a
+    URL-signed callback is signed over). Each proxy appends one X-Forwarded-For entry, so only
+    the last `hops` entries are believed; anything a client sent before them is ignored."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -18,13 +18,31 @@ fi
 # Validate the configuration (names the bad variable) and read what this script needs.
 eval "$(python -m config.show_shell)"
 
-if ! python -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=2).ping()" 2>/dev/null; then
-  cat >&2 <<MSG
-Redis is not answering at $REDIS_URL. Start a local one with:
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379
-or point REDIS_URL at yours.
+# Redis. One on this host (127.0.0.1 or localhost: the default URL, or another port for a
+# second checkout) that does not answer is started here as a daemon, data in var/redis/<port>.
+# It outlives Ctrl-C like a system Redis would (the workers need it to shut down cleanly, and
+# the next `make run` finds it); stop it with `redis-cli -p <port> shutdown`. It keeps an
+# append-only file: queued jobs, scheduled retries and USSD drafts survive its restart (the
+# database keeps every message anyway, but without it a restart waits for the sweeper and
+# loses drafts). A Redis elsewhere is never started for you.
+redis_up() { python -c "import redis; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=2).ping()" 2>/dev/null; }
+if ! redis_up; then
+  redis_port=$(python -c "from urllib.parse import urlparse; u = urlparse('$REDIS_URL'); print(u.port or 6379 if u.scheme == 'redis' and u.hostname in ('127.0.0.1', 'localhost') else '')")
+  if [ -n "$redis_port" ] && command -v redis-server >/dev/null; then
+    mkdir -p "var/redis/$redis_port"
+    echo "gateway: Redis is not answering at $REDIS_URL; starting a local one (data in var/redis/$redis_port)"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --dir "var/redis/$redis_port" \
+      --pidfile "$PWD/var/redis/$redis_port/redis.pid" --logfile redis.log \
+      --save "" --appendonly yes --appendfsync everysec
+    for _ in $(seq 50); do redis_up && break; sleep 0.1; done
+  fi
+  if ! redis_up; then
+    cat >&2 <<MSG
+Redis is not answering at $REDIS_URL.$([ -n "$redis_port" ] && echo " (Starting a local one failed: is redis-server installed? See var/redis/$redis_port/redis.log.)")
+Start yours, or point REDIS_URL at one that runs.
 MSG
-  exit 1
+    exit 1
+  fi
 fi
 
 # Create or upgrade the schema (migrations/, DATABASE_URL) once, before any process starts.

@@ -63,8 +63,31 @@ def group_alive(pgid: int) -> bool:
 def start_gateway(
     workdir: Path, env_overrides: dict[str, str], timeout: float = 30.0, port: int | None = None
 ) -> GatewayProcesses:
-    """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /readyz says it is ready
-    (database and Redis answer, schema migrated)."""
+    """Start scripts/run-gateway.sh (on `port`, or a free one) and wait until /readyz says it is
+    ready (database and Redis answer, schema migrated)."""
+    return _start([str(ROOT / "scripts" / "run-gateway.sh")], workdir, env_overrides, timeout, port)
+
+
+def start_receiver(
+    workdir: Path, env_overrides: dict[str, str], args: tuple[str, ...] = (), timeout: float = 30.0
+) -> GatewayProcesses:
+    """Start the receiver alone as deploy/systemd/lapor-gateway.service does (gunicorn with
+    deploy/gunicorn.conf.py, `args` added to its command line), after `alembic upgrade head` as
+    a deployment runs it once per release, and wait until /readyz says it is ready."""
+    from gateway.migrate import upgrade_to_head
+
+    upgrade_to_head(env_overrides.get("DATABASE_URL", _default_database_url(workdir)))
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", *args, "wsgi:app"]
+    return _start(cmd, workdir, env_overrides, timeout, None)
+
+
+def _default_database_url(workdir: Path) -> str:
+    return f"sqlite:///{workdir}/gateway.db"
+
+
+def _start(
+    cmd: list[str], workdir: Path, env_overrides: dict[str, str], timeout: float, port: int | None
+) -> GatewayProcesses:
     port = port or free_port()
     env = {
         **os.environ,
@@ -72,19 +95,14 @@ def start_gateway(
         "GATEWAY_PORT": str(port),
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite:///{workdir}/gateway.db",
+        "DATABASE_URL": _default_database_url(workdir),
         "GATEWAY_QUEUE": f"e2e-{port}",
         **env_overrides,
     }
     log_path = workdir / "gateway.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(ROOT / "scripts" / "run-gateway.sh")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     gw = GatewayProcesses(proc, f"http://127.0.0.1:{port}", log_path, env)
     deadline = time.monotonic() + timeout
