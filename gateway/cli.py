@@ -76,7 +76,10 @@ def register_cli(app: Flask) -> None:
 
         rt = current_app.extensions["gateway"]
         for oid in outbound_ids:
-            click.echo(f"{oid}\t{'requeued' if requeue_failed(rt, oid) else 'not FAILED, left alone'}")
+            done = requeue_failed(rt, oid)
+            click.echo(
+                f"{oid}\t{'requeued' if done else 'no such message' if done is None else 'not FAILED, left alone'}"
+            )
 
     _register_quarantine(app)
 

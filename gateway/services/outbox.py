@@ -430,11 +430,14 @@ def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:
             _apply(out, dlr)
 
 
-def requeue_failed(rt: Runtime, outbound_id: int) -> bool:
-    """An admin's retry of a FAILED MT: a fresh set of attempts. False if it is not FAILED."""
+def requeue_failed(rt: Runtime, outbound_id: int) -> bool | None:
+    """An admin's retry of a FAILED MT: a fresh set of attempts. False if it is not FAILED,
+    None if there is no such MT."""
     with rt.transaction() as s:
         out = s.get(OutboundMessage, outbound_id, with_for_update=True)
-        if out is None or out.status != "FAILED":
+        if out is None:
+            return None
+        if out.status != "FAILED":
             return False
         out.status, out.attempts, out.next_attempt_at = "QUEUED", 0, utcnow()
     enqueue_send(rt.queue, [outbound_id])

@@ -233,10 +233,12 @@ def outbound():
 @requires("admin")
 def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts."""
-    if outbound_id > MAX_ROW_ID:  # no row can have it (the database would refuse the look-up)
+    # An id no row can have is not looked up (the database would refuse it): the same 404.
+    requeued = requeue_failed(_rt(), outbound_id) if outbound_id <= MAX_ROW_ID else None
+    if requeued is None:
         abort(404, description="no outbound message with this id")
-    if not requeue_failed(_rt(), outbound_id):
-        abort(409, description="message not found or not FAILED")
+    if not requeued:
+        abort(409, description="message not FAILED")
     return jsonify(id=outbound_id, state="QUEUED")
 
 

@@ -349,7 +349,7 @@ def test_outbound_by_state_and_requeue(api, rt, run_jobs, fake_aggregator, admin
     assert len(fake_aggregator.sent()) == 2 and outbox(rt)[0].status == "ACCEPTED"
     again = api.post(f"/api/v1/outbound/{item['id']}/requeue", headers=admin_auth)
     assert again.status_code == 409
-    assert api.post("/api/v1/outbound/99999/requeue", headers=admin_auth).status_code == 409
+    assert api.post("/api/v1/outbound/99999/requeue", headers=admin_auth).status_code == 404
 
 
 def test_overdue_reports_are_listed(api, rt, run_jobs, fake_aggregator, admin_auth):

@@ -80,6 +80,7 @@ def test_failed_message_can_be_requeued_by_an_admin(rt, run_jobs, fake_aggregato
     run_jobs()
     assert outbox(rt)[0].status == "ACCEPTED"
     assert requeue_failed(rt, oid) is False  # only FAILED ones
+    assert requeue_failed(rt, oid + 1000) is None  # no such MT
 
 
 def test_a_message_already_sent_is_not_sent_again(rt, run_jobs, fake_aggregator):
