@@ -77,9 +77,8 @@ def register_cli(app: Flask) -> None:
         rt = current_app.extensions["gateway"]
         for oid in outbound_ids:
             done = requeue_failed(rt, oid)
-            click.echo(
-                f"{oid}\t{'requeued' if done else 'no such message' if done is None else 'not FAILED, left alone'}"
-            )
+            said = "requeued" if done else "no such message" if done is None else "not FAILED, left alone"
+            click.echo(f"{oid}\t{said}")
 
     _register_quarantine(app)
 
