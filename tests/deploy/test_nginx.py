@@ -30,7 +30,6 @@ from werkzeug.serving import make_server
 
 from config.settings import load_settings
 from gateway.app import create_app
-from gateway.db import create_schema, make_engine
 from gateway.runtime import build_runtime
 from gateway.services.tokens import create_token
 from tests.conftest import INBOUND_TOKEN, TEST_REDIS_URL
@@ -60,9 +59,7 @@ def receiver(tmp_path_factory):
     require_nginx()
     tmp_path = tmp_path_factory.mktemp("receiver")
     env = _env(tmp_path)
-    # The schema first, as the deployment does before starting the receiver.
-    create_schema(make_engine(env["DATABASE_URL"]))
-    gw = start_receiver(tmp_path, env)
+    gw = start_receiver(tmp_path, env)  # after `alembic upgrade head`, as a deployment does
     yield gw
     gw.stop()
 
