@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from gateway.logconfig import _ADOPTED, make_handler
 
 _TEXT_CID = re.compile(r" cid=(\S+) ")
+_TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ \S+ pid=\d+ cid=\S+ ")
 
 
 @contextlib.contextmanager
@@ -63,6 +64,14 @@ def message_of(line: str) -> str:
     if line.startswith("{"):
         return json.loads(line)["message"]
     return _TEXT_CID.split(line, 1)[-1]
+
+
+def is_formatted(line: str) -> bool:
+    """Whether a printed line is one of the gateway's log lines (text or JSON)."""
+    if line.startswith("{"):
+        fields = json.loads(line)
+        return {"time", "level", "logger", "pid", "correlation_id", "message"} <= fields.keys()
+    return bool(_TEXT_LINE.match(line))
 
 
 def lines_by_correlation(output: str) -> dict[str, list[str]]:
