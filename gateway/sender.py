@@ -15,6 +15,7 @@ import requests
 
 from gateway.aggregators.base import SendRequest, SendResponse
 from gateway.errors import SendError
+from gateway.logconfig import correlation, current_correlation
 from gateway.msisdn import mask_msisdn
 
 log = logging.getLogger("gateway.sender")
@@ -54,6 +55,7 @@ class Sender:
         read: Callable[[int, SendResponse], str],
         lanes: list[str] | None = None,
         keep_going: Callable[[], bool] = lambda: True,
+        cids: list[str] | None = None,
     ) -> list[str | Exception | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
         CPU, is what limits sends); `read(i, response)` turns request i's answer into the
@@ -63,7 +65,9 @@ class Sender:
         the same lane (one citizen's number) go one after another, in order, so a citizen's
         replies reach the aggregator in the order they were written. Once one fails in a
         retryable way (the aggregator is in trouble) or `keep_going()` turns false, requests
-        not yet started are not made: None, so at most one timeout per lane is waited out."""
+        not yet started are not made: None, so at most one timeout per lane is waited out.
+        `cids`: each request's correlation id, for what is logged while it is made (in a
+        thread of the pool too)."""
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
@@ -75,7 +79,8 @@ class Sender:
                 if trouble.is_set() or not keep_going():
                     return
                 try:
-                    answers[i] = read(i, self.submit(reqs[i]))
+                    with correlation(cids[i] if cids is not None else current_correlation()):
+                        answers[i] = read(i, self.submit(reqs[i]))
                 except SendError as exc:
                     answers[i] = exc
                     if exc.retryable:

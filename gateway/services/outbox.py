@@ -150,6 +150,7 @@ def _send_chunk(
         read=lambda i, response: sendable[i][0].aggregator.read_send_response(response) or "",
         lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
+        cids=[c.cid for c, _ in sendable],
     )
     results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
     return _record_each(

@@ -20,7 +20,7 @@ from gateway.logconfig import (
     make_handler,
     mt_correlation,
 )
-from tests.support.logs import lines_by_correlation, logging_restored
+from tests.support.logs import gateway_log, lines_by_correlation, logging_restored
 
 FORGED = "abc\r\n2026-12-01T00:00:00.000Z INFO gateway.inbox pid=1 cid=mo-1 forged"
 TEXT_LINE = re.compile(
@@ -171,3 +171,29 @@ def test_the_app_factory_configures_a_bare_process(capsys):
             logging.getLogger("gateway.drain").info("MO filed: REPORT")
     [line] = capsys.readouterr().err.splitlines()
     assert lines_by_correlation(line) == {"mo-8": ["MO filed: REPORT"]}
+
+
+@pytest.mark.parametrize(
+    "concurrency",
+    [pytest.param(1, id="in-the-calling-thread"), pytest.param(4, id="in-the-send-pool")],
+)
+def test_what_a_send_logs_carries_its_mts_correlation_id(concurrency):
+    """GATEWAY_OUTBOUND=log prints each MT while it is sent: under that MT's id, also from
+    the sender's thread pool (a context variable does not follow a task into a pool)."""
+    from gateway.aggregators.base import SendRequest
+    from gateway.sender import Sender
+
+    reqs = [
+        SendRequest("LOG", "", json={"id": str(i), "to": f"+62812345678{i}", "text": f"balasan {i}"})
+        for i in range(4)
+    ]
+    with gateway_log() as printed:
+        Sender(1.0, concurrency).submit_many(
+            reqs,
+            read=lambda i, response: response.body,
+            lanes=[r.json["to"] for r in reqs],
+            cids=[f"mo-{10 + i}" for i in range(4)],
+        )
+    grouped = lines_by_correlation(printed.getvalue())
+    assert {cid: len(lines) for cid, lines in grouped.items()} == {f"mo-{10 + i}": 1 for i in range(4)}
+    assert all(f"balasan {int(cid[3:]) - 10}" in lines[0] for cid, lines in grouped.items())
