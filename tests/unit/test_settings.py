@@ -72,3 +72,14 @@ def test_invalid_configuration_names_the_variable(env, variable):
 def test_log_settings(env, level, fmt):
     s = load_settings(env, dotenv_path=None)
     assert (s.log_level, s.log_format) == (level, fmt)
+
+
+def test_every_variable_is_in_the_readme():
+    """The README's configuration table is the operator's list: a new setting is documented."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from config.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [f.metadata["env"] for f in fields(Settings) if f"`{f.metadata['env']}`" not in readme] == []
