@@ -87,6 +87,9 @@ class Settings:
     upstream_secret: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
     upstream_window: int = field(default=300, metadata={"env": "GATEWAY_UPSTREAM_WINDOW"})
     upstream_backoff_max: float = field(default=3600.0, metadata={"env": "GATEWAY_UPSTREAM_BACKOFF_MAX"})
+    # Logs (gateway.logconfig): the least level printed, and `text` or `json` lines.
+    log_level: str = field(default="INFO", metadata={"env": "GATEWAY_LOG_LEVEL"})
+    log_format: str = field(default="text", metadata={"env": "GATEWAY_LOG_FORMAT"})
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed, validated again (tests use it for overrides)."""
@@ -166,7 +169,17 @@ def validate(s: Settings) -> Settings:
         _require(bool(s.kannel_username), "GATEWAY_KANNEL_USERNAME", "must be set")
         _require(bool(s.kannel_password), "GATEWAY_KANNEL_PASSWORD", "must be set")
     _validate_handlers(s)
+    _validate_logs(s)
     return s
+
+
+def _validate_logs(s: Settings) -> None:
+    """The log level (any case) and format gateway.logconfig understands."""
+    from gateway.logconfig import LOG_FORMATS, LOG_LEVELS
+
+    levels, formats = ", ".join(LOG_LEVELS), ", ".join(LOG_FORMATS)
+    _require(s.log_level.upper() in LOG_LEVELS, "GATEWAY_LOG_LEVEL", f"must be one of {levels}")
+    _require(s.log_format in LOG_FORMATS, "GATEWAY_LOG_FORMAT", f"must be one of {formats}")
 
 
 def _validate_handlers(s: Settings) -> None:

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import Settings, load_settings
 from gateway.errors import InvalidPayload
-from gateway.logsafe import install_log_safety
+from gateway.logconfig import configure_logging
 from gateway.runtime import Runtime, build_runtime
 
 log = logging.getLogger("gateway")
@@ -19,9 +19,11 @@ log = logging.getLogger("gateway")
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """The app factory. Settings come from the environment unless given (tests)."""
-    install_log_safety()
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
+    # Under gunicorn the logger class configured it (and the fork kept it); a host with its
+    # own handlers (pytest's caplog) keeps them. Control characters are escaped either way.
+    configure_logging(runtime.settings, unless_configured=True)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_body_bytes
     app.extensions["gateway"] = runtime

@@ -1,11 +1,11 @@
 """Log lines that data cannot forge: control characters in a log message (an MO id with CR/LF,
 a text with ESC sequences) are escaped as `\\n`, `\\x1b`, ... so one record stays one line.
 
-`install_log_safety()` is the one switch, called by every process entry (the app factory, the
-RQ worker class, the cron module). It wraps the process's log-record factory, so every record
-of every logger (ours, RQ's, gunicorn's) is rendered and escaped once, whichever handler later
-prints it, including handlers that a future logging configuration adds. `EscapeControls` is the
-same rewrite as a `logging.Filter`, for a `dictConfig` that prefers to name it per handler.
+`install_log_safety()` is the one switch, called by every process entry through
+gateway.logconfig.configure_logging (the app factory, the RQ worker class, the cron module).
+It wraps the process's log-record factory, so every record of every logger (ours, RQ's,
+gunicorn's) is rendered and escaped once, whichever handler later prints it. `EscapeControls`
+is the same rewrite as a `logging.Filter`; gateway.logconfig names it on its handler too.
 """
 
 from __future__ import annotations

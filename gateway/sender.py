@@ -16,6 +16,7 @@ import requests
 
 from gateway.aggregators.base import SendRequest, SendResponse
 from gateway.errors import SendError
+from gateway.logconfig import correlation, current_correlation
 from gateway.msisdn import mask_msisdn
 
 log = logging.getLogger("gateway.sender")
@@ -56,6 +57,7 @@ class Sender:
         lanes: list[str] | None = None,
         keep_going: Callable[[], bool] = lambda: True,
         observe: Callable[[int, float], None] = lambda i, seconds: None,
+        cids: list[str] | None = None,
     ) -> list[str | Exception | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
         CPU, is what limits sends); `read(i, response)` turns request i's answer into the
@@ -66,7 +68,9 @@ class Sender:
         replies reach the aggregator in the order they were written. Once one fails in a
         retryable way (the aggregator is in trouble) or `keep_going()` turns false, requests
         not yet started are not made: None, so at most one timeout per lane is waited out.
-        `observe(i, seconds)` is told how long request i took, whatever its answer."""
+        `observe(i, seconds)` is told how long request i took, whatever its answer. `cids`:
+        each request's correlation id, for what is logged while it is made (in a thread of
+        the pool too)."""
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
@@ -85,7 +89,8 @@ class Sender:
                 if trouble.is_set() or not keep_going():
                     return
                 try:
-                    answers[i] = read(i, timed_submit(i))
+                    with correlation(cids[i] if cids is not None else current_correlation()):
+                        answers[i] = read(i, timed_submit(i))
                 except SendError as exc:
                     answers[i] = exc
                     if exc.retryable:
@@ -134,5 +139,5 @@ class Sender:
         msg = req.json
         # Printed for the developer running `make run`: the reply text is ours (it carries a
         # tracking number, never the complaint), the number is masked.
-        log.warning("MT (GATEWAY_OUTBOUND=log) to %s: %s", mask_msisdn(msg["to"]), msg["text"])
+        log.info("MT (GATEWAY_OUTBOUND=log) to %s: %s", mask_msisdn(msg["to"]), msg["text"])
         return SendResponse(200, f"log-{msg['id']}")

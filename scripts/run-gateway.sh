@@ -73,11 +73,15 @@ supervise() {
 }
 
 trap 'trap - INT TERM EXIT; kill -TERM $(jobs -p) 2>/dev/null; wait' INT TERM EXIT
+# gunicorn's own lines go through the gateway's log format (gateway.weblog). The access log
+# prints the path only (%(U)s), never the query: `?token=` is the aggregators' secret.
 gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
+  --logger-class gateway.weblog.GunicornLogger \
   --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app &
+# -c workers.rqconfig: RQ's own lines in the same log format (DICT_CONFIG).
 supervise rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
-  --url "$REDIS_URL" "$GATEWAY_QUEUE" &
-supervise rq cron --url "$REDIS_URL" workers/cron.py &
+  -c workers.rqconfig --url "$REDIS_URL" "$GATEWAY_QUEUE" &
+supervise rq cron -c workers.rqconfig --url "$REDIS_URL" workers/cron.py &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"
 wait -n
 echo "gateway: the receiver exited; stopping the rest" >&2

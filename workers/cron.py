@@ -3,11 +3,12 @@
 from rq import cron
 
 from config.settings import load_settings
-from gateway.logsafe import install_log_safety
+from gateway.logconfig import configure_logging
 from workers.jobs import deliver_webhooks, sla_clock, sweep
 
-install_log_safety()
 settings = load_settings()
+# RQ's cron scheduler gave its logger a handler of its own before loading this file.
+configure_logging(settings)
 # Often enough that work lost with Redis waits at most about a minute beyond sweep_after.
 cron.register(sweep, settings.queue_name, interval=settings.sweep_interval, result_ttl=0)
 # The SLA clock (gateway.services.sla): closing is idempotent, every 15 minutes is plenty.

@@ -2,7 +2,8 @@
 
 from rq import SimpleWorker
 
-from gateway.logsafe import install_log_safety
+from config.settings import load_settings
+from gateway.logconfig import configure_logging
 
 
 class GatewayWorker(SimpleWorker):
@@ -13,5 +14,6 @@ class GatewayWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("worker_ttl", 30)
-        install_log_safety()
+        # Before RQ's own set-up in work(): RQ then finds the root handler and adds none.
+        configure_logging(load_settings())
         super().__init__(*args, **kwargs)

@@ -9,7 +9,6 @@ nor for an SMS tied to no report (it may be an anonymous reporter's; see `outbou
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -32,8 +31,6 @@ from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import notices
 from gateway.services.sla import CLOSED_STATUSES, Rules, report_clock
-
-log = logging.getLogger("gateway.admin")
 
 
 class ReportNotFound(GatewayError):
@@ -273,9 +270,7 @@ def after_commit(rt: Runtime, event: ReportEvent, out: OutboundMessage) -> dict:
     delay = notices.enqueue_delay(out)
     enqueue_send(rt.queue, [out.id], delay=delay)  # if Redis is down, the sweeper sends it
     # Ids and the actor's token name only: never the number or the texts.
-    log.info(
-        "report event %d (%s) by %s; notice MT %d in %.0fs", event.id, event.kind, event.actor, out.id, delay
-    )
+    notices.log_queued(out, f"report event {event.id} {event.kind} by {event.actor}")
     return {
         "event_id": event.id,
         "kind": event.kind,

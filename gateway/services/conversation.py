@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import replies
+from gateway.logconfig import correlation, mo_correlation
 from gateway.models import INBOUND_DONE, INBOUND_QUARANTINED, InboundMessage, OutboundMessage, as_utc, utcnow
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
 from gateway.runtime import Runtime
@@ -30,10 +31,14 @@ log = logging.getLogger("gateway.conversation")
 @dataclass(frozen=True)
 class Handled:
     """What handling one MO did: the command kind (or why nothing was done) and the reply
-    to send after the commit, if one is waiting (its id is known once flushed)."""
+    to send after the commit, if one is waiting (its id is known once flushed); for the log,
+    the MO, whether a report or a citizen's answer was filed, and the report's number."""
 
     outcome: str
     reply: OutboundMessage | None
+    inbound_id: int = 0
+    filed: bool = False
+    tracking_no: str | None = None
 
     @property
     def reply_id(self) -> int | None:
@@ -73,19 +78,23 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
     but are not acted on."""
     if msg.status == INBOUND_DONE:
         reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
-        return Handled("already-done", reply if reply and reply.status == "QUEUED" else None)
+        return Handled("already-done", reply if reply and reply.status == "QUEUED" else None, msg.id)
+    filed = False
     if verdict in (WARN, SILENT):
         outcome, text = "FLOOD", replies.flood_warning() if verdict == WARN else None
     else:
         command = parse_command(msg.text)
         outcome, text = command.kind, answer(rt, s, msg, command, fresh)
+        # A report (LAPOR) or the citizen's answer to a follow-up (BALAS) is now on record.
+        filed = msg.report is not None and command.kind in ("REPORT", "REPLY") and not command.problem
     reply = None
     if text is not None:
         reply = queue_message(
             s, rt, _reply_key(msg), msg.msisdn, text, fresh=fresh, inbound_id=msg.id, report=msg.report
         )
     msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
-    return Handled(outcome, reply)
+    tracking_no = msg.report.tracking_no if msg.report is not None else None
+    return Handled(outcome, reply, msg.id, filed, tracking_no)
 
 
 def after_commit(
@@ -94,11 +103,26 @@ def after_commit(
     """Send the committed replies now, from this job (if this process dies first, they are
     QUEUED rows the sweeper sends; when the job is out of time, send jobs take the rest),
     and kick the complaint-system webhooks."""
+    for h in handled:
+        log_handled(h)
     reply_ids = [h.reply_id for h in handled if h.reply is not None]
     if reply_ids:
         send_batch(rt, reply_ids, out_of_time)
     if any(h.outcome in ("REPORT", "REPLY") for h in handled):
         upstream.kick(rt)  # send the new reports' or BALAS's webhooks (no-op when the link is off)
+
+
+def log_handled(h: Handled) -> None:
+    """The MO's lifecycle lines once its transaction committed: filed or answered (command
+    kind and report number, never the text), and its reply queued."""
+    with correlation(mo_correlation(h.inbound_id)):
+        report = f", report {h.tracking_no}" if h.tracking_no else ""
+        if h.outcome == "already-done":
+            log.info("MO already handled%s", ", its reply still to send" if h.reply is not None else "")
+        else:
+            log.info("MO %s: %s%s", "filed" if h.filed else "answered", h.outcome, report)
+        if h.reply is not None and h.outcome != "already-done":
+            log.info("reply queued as MT %d", h.reply.id)
 
 
 def _flood_key(msg: InboundMessage) -> tuple[str, int, datetime]:

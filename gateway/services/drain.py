@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from gateway.db import batch_lock
+from gateway.logconfig import correlation, mo_correlation
 from gateway.models import INBOUND_PENDING, InboundMessage
 from gateway.queueing import enqueue_drain
 from gateway.runtime import Runtime
@@ -121,7 +122,7 @@ def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult
     QUARANTINED and the drain goes on. Under the batch lock too: on SQLite another drain's
     batch would otherwise claim the same PENDING MO meanwhile, and fail on its unique keys."""
     for inbound_id in ids:
-        with batch_lock(rt.engine):
+        with batch_lock(rt.engine), correlation(mo_correlation(inbound_id)):
             outcome = quarantine.run_guarded(
                 rt, quarantine.MO, inbound_id, lambda i=inbound_id: conversation.process_inbound(rt, i)
             )

@@ -13,6 +13,7 @@ from gateway.db import RowInserter
 from gateway.edge import check_string
 from gateway.errors import InvalidNumber, InvalidPayload
 from gateway.gsm7 import clean_text
+from gateway.logconfig import correlation, mo_correlation
 from gateway.models import InboundMessage
 from gateway.msisdn import mask_msisdn, normalise_msisdn
 from gateway.runtime import Runtime
@@ -48,14 +49,13 @@ def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> 
     new_ids, duplicate = [], False
     for sms in valid:
         row_id, is_new = _store_one(rt, aggregator, sms)
-        if is_new:
-            new_ids.append(row_id)
-            log.info("MO %s from %s stored as %d", aggregator, mask_msisdn(sms.sender), row_id)
-        else:
-            duplicate = True
-            log.info(
-                "MO %s id %s is a repeat of %d: acknowledged, not stored", aggregator, sms.external_id, row_id
-            )
+        with correlation(mo_correlation(row_id)):
+            if is_new:
+                new_ids.append(row_id)
+                log.info("MO received from %s via %s", mask_msisdn(sms.sender), aggregator)
+            else:
+                duplicate = True
+                log.info("MO repeated by %s (id %s): acknowledged, not stored", aggregator, sms.external_id)
     # After the commit: if Redis is down the rows stay PENDING and the sweeper enqueues them.
     rt.doorbell.ring(new_ids)
     return Accepted(ids=new_ids, duplicate=duplicate and not new_ids)

@@ -6,15 +6,19 @@ hours: a notice due in the night waits in the outbox until the morning."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from gateway import clock
 from gateway.gsm7 import clean_text, segments, to_gsm7
+from gateway.logconfig import correlation, mt_correlation
 from gateway.models import REPORT_STATUS_LABELS, OutboundMessage, Report, as_utc, utcnow
 from gateway.runtime import Runtime
 from gateway.services.outbox import queue_message
+
+log = logging.getLogger("gateway.notices")
 
 MAX_SEGMENTS = 3
 ELLIPSIS = "..."
@@ -106,3 +110,10 @@ def queue_notice(
 def enqueue_delay(out: OutboundMessage) -> float:
     """Seconds from now (the wall clock the RQ scheduler uses) until the notice is due."""
     return max(0.0, (as_utc(out.next_attempt_at) - utcnow()) / timedelta(seconds=1))
+
+
+def log_queued(out: OutboundMessage, why: str) -> None:
+    """A notice's first lifecycle line, under its own correlation id (`mt-<id>`), which its
+    send and delivery report lines carry too. `why`: ids and names only, never texts."""
+    with correlation(mt_correlation(out.id, out.inbound_id)):
+        log.info("notice queued as MT %d (%s), due in %.0fs", out.id, why, enqueue_delay(out))

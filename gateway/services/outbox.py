@@ -16,6 +16,7 @@ from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
 from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
+from gateway.logconfig import correlation, mt_correlation
 from gateway.metrics import SEND_LATENCY, count_send
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
@@ -77,6 +78,7 @@ class _Claimed:
     attempt: int
     aggregator: Aggregator
     sms: OutboundSMS
+    cid: str  # its correlation id (gateway.logconfig)
 
 
 def send_outbound(rt: Runtime, outbound_id: int) -> str:
@@ -152,6 +154,7 @@ def _send_chunk(
         lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
         observe=lambda i, seconds: SEND_LATENCY.labels(sendable[i][0].aggregator.name).observe(seconds),
+        cids=[c.cid for c, _ in sendable],
     )
     results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
     return _record_each(
@@ -217,7 +220,8 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
                 continue
             out.status, out.attempts = "SENDING", out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
-            claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms))
+            cid = mt_correlation(out.id, out.inbound_id)
+            claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms, cid))
     for name in set_aside:  # counted once committed
         count_send(name, "quarantined", 0)
     return claimed
@@ -253,35 +257,48 @@ def _record(
         }
         accepted = []
         for c, result in results:
-            out = rows[c.id]
-            if result is None:
-                if out.status == "SENDING":
-                    out.status, out.attempts = "QUEUED", out.attempts - 1
-                outcomes[c.id] = "handed-off"
-                continue
-            answered.append(c)
-            if isinstance(result, Exception) and not isinstance(result, SendError):
-                retry, delay = _note_poison(s, out, c.attempt, result, settings)
-                outcomes[c.id] = "retry" if retry else "quarantined"
-                if retry:
-                    retries.append((c.id, delay))
-                continue
-            if isinstance(result, SendError):
-                retry, delay = _note_failure(out, c.attempt, result, settings)
-                outcomes[c.id] = "retry" if retry else "failed"
-                if retry:
-                    retries.append((c.id, delay))
-                continue
-            out.external_id = _storable_ref(result, c.id)
-            out.accepted_at, out.last_error = utcnow(), None
-            out.status = next_status(out.status, "ACCEPTED")
-            outcomes[c.id] = "accepted"
-            accepted.append(out)
-            log.info("MT %d to %s accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
+            with correlation(c.cid):
+                was_accepted, delay = _record_one(s, rows[c.id], c, result, settings, outcomes)
+            if result is not None:
+                answered.append(c)
+            if was_accepted:
+                accepted.append(rows[c.id])
+            if delay is not None:
+                retries.append((c.id, delay))
         _apply_waiting_reports(s, accepted)
     for c in answered:  # counted once committed: a rolled-back recording counts nothing
         count_send(c.aggregator.name, outcomes[c.id], c.attempt)
     return retries
+
+
+def _record_one(
+    s: Session,
+    out: OutboundMessage,
+    c: _Claimed,
+    result: str | Exception | None,
+    settings,
+    outcomes: dict[int, str],
+) -> tuple[bool, float | None]:
+    """Store one answer on its (locked) row and note its outcome; (accepted, retry delay)."""
+    if result is None:
+        if out.status == "SENDING":
+            out.status, out.attempts = "QUEUED", out.attempts - 1
+        outcomes[c.id] = "handed-off"
+        return False, None
+    if isinstance(result, Exception):
+        if isinstance(result, SendError):
+            retry, delay = _note_failure(out, c.attempt, result, settings)
+            outcomes[c.id] = "retry" if retry else "failed"
+        else:
+            retry, delay = _note_poison(s, out, c.attempt, result, settings)
+            outcomes[c.id] = "retry" if retry else "quarantined"
+        return False, delay if retry else None
+    out.external_id = _storable_ref(result, c.id)
+    out.accepted_at, out.last_error = utcnow(), None
+    out.status = next_status(out.status, "ACCEPTED")
+    outcomes[c.id] = "accepted"
+    log.info("MT %d sent to %s: accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
+    return True, None
 
 
 def _storable_ref(agg_id: str, outbound_id: int) -> str | None:
@@ -403,10 +420,18 @@ def _find_outbound(s: Session, aggregator: str, update: StatusUpdate) -> Outboun
 
 
 def _apply(out: OutboundMessage, dlr: DeliveryReport) -> None:
+    before = out.status
     out.status = next_status(out.status, dlr.status)
     if out.status == "DELIVERED" and out.delivered_at is None:
         out.delivered_at = utcnow()
     dlr.outbound_id, dlr.applied = out.id, True
+    with correlation(mt_correlation(out.id, out.inbound_id)):
+        if out.status == before:
+            log.info("MT %d stays %s: DLR %s from %s", out.id, before, dlr.status, dlr.aggregator)
+        elif out.status == "DELIVERED":
+            log.info("MT %d delivered: DLR from %s", out.id, dlr.aggregator)
+        else:
+            log.info("MT %d now %s: DLR from %s", out.id, out.status, dlr.aggregator)
 
 
 def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:

@@ -170,4 +170,5 @@ def _close_if_due(rt: Runtime, rules: Rules, report_id: int, now: datetime) -> s
         out = notices.queue_notice(s, rt, report, f"notice:{event.id}", text, now=now)
         tracking_no = report.tracking_no
     enqueue_send(rt.queue, [out.id], delay=notices.enqueue_delay(out))
+    notices.log_queued(out, f"SLA clock closed report {tracking_no}")
     return tracking_no

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from gateway.logsafe import EscapeControls, escape_controls, install_log_safety
+from tests.support.logs import logging_restored
 
 
 @pytest.mark.parametrize(
@@ -95,8 +96,10 @@ def test_without_safety_the_line_is_forged(captured):
         ),
     ],
 )
-def test_every_process_entry_installs_it(captured, rt, start):
+def test_every_process_entry_installs_it(captured, rt, start, monkeypatch):
     logger, _handler, buffer = captured
-    start(rt)
-    logger.info("MO id %s", FORGED)
+    monkeypatch.setenv("GATEWAY_INBOUND_TOKEN", "t")  # the worker reads its settings at start
+    with logging_restored():  # the worker configures the process's logging
+        start(rt)
+        logger.info("MO id %s", FORGED)
     assert "abc\\r\\n2026" in _one_line(buffer)

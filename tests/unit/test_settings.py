@@ -49,8 +49,37 @@ def test_environment_wins_over_dotenv_which_wins_over_defaults(tmp_path):
         pytest.param({**BASE, "REDIS_URL": "localhost:6379"}, "REDIS_URL", id="redis-url"),
         pytest.param({**BASE, "GATEWAY_PUBLIC_URL": "gateway"}, "GATEWAY_PUBLIC_URL", id="public-url"),
         pytest.param({**BASE, "GATEWAY_SEND_TIMEOUT": "soon"}, "GATEWAY_SEND_TIMEOUT", id="float"),
+        pytest.param({**BASE, "GATEWAY_LOG_LEVEL": "LOUD"}, "GATEWAY_LOG_LEVEL", id="log-level"),
+        pytest.param({**BASE, "GATEWAY_LOG_FORMAT": "xml"}, "GATEWAY_LOG_FORMAT", id="log-format"),
+        pytest.param({**BASE, "GATEWAY_LOG_FORMAT": "JSON "}, "GATEWAY_LOG_FORMAT", id="log-format-case"),
     ],
 )
 def test_invalid_configuration_names_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         load_settings(env, dotenv_path=None)
+
+
+@pytest.mark.parametrize(
+    ("env", "level", "fmt"),
+    [
+        pytest.param(BASE, "INFO", "text", id="defaults"),
+        pytest.param(
+            {**BASE, "GATEWAY_LOG_LEVEL": "debug", "GATEWAY_LOG_FORMAT": "json"}, "debug", "json", id="set"
+        ),
+        pytest.param({**BASE, "GATEWAY_LOG_LEVEL": " Warning "}, "Warning", "text", id="any-case-trimmed"),
+    ],
+)
+def test_log_settings(env, level, fmt):
+    s = load_settings(env, dotenv_path=None)
+    assert (s.log_level, s.log_format) == (level, fmt)
+
+
+def test_every_variable_is_in_the_readme():
+    """The README's configuration table is the operator's list: a new setting is documented."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from config.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [f.metadata["env"] for f in fields(Settings) if f"`{f.metadata['env']}`" not in readme] == []
