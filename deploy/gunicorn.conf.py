@@ -41,6 +41,8 @@ forwarded_allow_ips = "127.0.0.1,::1"
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 errorlog = "-"
+# gunicorn's own lines (errors, access) in the gateway's log format (GATEWAY_LOG_FORMAT).
+logger_class = "gateway.weblog.GunicornLogger"
 proc_name = "lapor-gateway"
 
 # Metrics (prometheus-client multiprocess mode): when PROMETHEUS_MULTIPROC_DIR is set (the
