@@ -52,7 +52,7 @@ def test_a_local_redis_is_started_under_var_when_none_answers(tmp_path, local_po
     gw = start_gateway(tmp_path, env)
     try:
         assert "starting a local one" in gw.log()
-        assert requests.get(f"{gw.url}/healthz", timeout=5).json()["redis"] == "ok"
+        assert requests.get(f"{gw.url}/readyz", timeout=5).json()["redis"] == "ok"
         local = Redis(port=local_port, decode_responses=True)
         # Under var/redis/<port>, with an append-only file (queues survive its restart).
         assert local.config_get("dir")["dir"] == str(ROOT / "var" / "redis" / str(local_port))

@@ -161,7 +161,7 @@ def test_slow_clients_stall_gunicorn_alone_but_not_behind_nginx(receiver, proxy)
 
 @pytest.fixture(scope="module")
 def admin_token(receiver):
-    rt = build_runtime(load_settings(_env(receiver.log_path.parent), dotenv_path=None), create_tables=False)
+    rt = build_runtime(load_settings(_env(receiver.log_path.parent), dotenv_path=None))
     try:
         yield create_token(rt, "nginx-test", "viewer")
     finally:
@@ -268,7 +268,8 @@ def test_gunicorn_logs_the_client_address_nginx_forwarded(proxy, receiver):
     conn.close()
     time.sleep(0.2)
     line = [line for line in receiver.log().splitlines() if "/api/v1/openapi.json" in line][-1]
-    assert line.startswith('127.0.0.5 "GET /api/v1/openapi.json"'), line
+    # After the log format's prefix (time, level, logger, pid, correlation id): the address.
+    assert ' gunicorn.access ' in line and ' 127.0.0.5 "GET /api/v1/openapi.json"' in line, line
 
 
 @pytest.mark.parametrize(

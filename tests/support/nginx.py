@@ -8,13 +8,10 @@ import contextlib
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from tests.support.processes import ROOT, free_port
+from tests.support.processes import ROOT, free_port, wait_answering
 
 SITE = ROOT / "deploy" / "nginx" / "lapor-gateway.conf"
 
@@ -90,15 +87,10 @@ http {{
         stderr=(logs / "stderr.log").open("w"),
     )
     nginx = Nginx(proc, f"http://127.0.0.1:{port}", port, prefix)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(logs / 'stderr.log').read_text()}")
-        try:
-            requests.get(f"{nginx.url}/healthz", timeout=1)
-            return nginx
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    if wait_answering(
+        proc, f"{nginx.url}/healthz", timeout, lambda: f"nginx exited: {(logs / 'stderr.log').read_text()}"
+    ):
+        return nginx
     nginx.stop()
     raise RuntimeError("nginx did not answer")
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,18 +106,28 @@ def _start(
             cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     gw = GatewayProcesses(proc, f"http://127.0.0.1:{port}", log_path, env)
+    if wait_answering(
+        proc, f"{gw.url}/readyz", timeout, lambda: f"gateway exited early:\n{gw.log()[-3000:]}"
+    ):
+        return gw
+    gw.stop()
+    raise RuntimeError(f"gateway did not answer within {timeout}s:\n{gw.log()[-3000:]}")
+
+
+def wait_answering(proc: subprocess.Popen, url: str, timeout: float, exited: Callable[[], str]) -> bool:
+    """Poll `url` until it answers 200 (True) or `timeout` passes (False); RuntimeError with
+    `exited()` as its message if the process dies meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gateway exited early:\n{gw.log()[-3000:]}")
+            raise RuntimeError(exited())
         try:
-            if requests.get(f"{gw.url}/readyz", timeout=1).status_code == 200:
-                return gw
+            if requests.get(url, timeout=1).status_code == 200:
+                return True
         except (requests.ConnectionError, requests.Timeout):
             pass
-        time.sleep(0.2)
-    gw.stop()
-    raise RuntimeError(f"gateway did not answer within {timeout}s:\n{gw.log()[-3000:]}")
+        time.sleep(0.1)
+    return False
 
 
 def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1):
