@@ -269,7 +269,7 @@ def test_gunicorn_logs_the_client_address_nginx_forwarded(proxy, receiver):
     time.sleep(0.2)
     line = [line for line in receiver.log().splitlines() if "/api/v1/openapi.json" in line][-1]
     # After the log format's prefix (time, level, logger, pid, correlation id): the address.
-    assert ' gunicorn.access ' in line and ' 127.0.0.5 "GET /api/v1/openapi.json"' in line, line
+    assert " gunicorn.access " in line and ' 127.0.0.5 "GET /api/v1/openapi.json"' in line, line
 
 
 @pytest.mark.parametrize(
