@@ -13,12 +13,14 @@ from alembic import context
 
 from config.settings import load_settings
 from gateway.db import make_engine
+from gateway.logconfig import configure_logging
 from gateway.models import Base
 
 config = context.config
 if config.cmd_opts is not None and not logging.getLogger().handlers:
-    # Run from the alembic command line: show its "Running upgrade a -> b" lines.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s [%(name)s] %(message)s")
+    # Run from the alembic command line: its "Running upgrade a -> b" lines in the gateway's
+    # log format (GATEWAY_LOG_FORMAT), like every other process's.
+    configure_logging(load_settings())
 
 
 def run_migrations() -> None:
