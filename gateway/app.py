@@ -60,6 +60,14 @@ def _trust_proxies(app: Flask, hops: int) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
+def _carries_input() -> bool:
+    """Whether this request brings values to store: every callback (SMS, DLR, USSD, also as
+    GET for Kannel's get-url) and every write; admin reads do not."""
+    from flask import request
+
+    return request.method != "GET" or request.path.startswith(("/sms/", "/ussd/"))
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(InvalidPayload)
     def invalid_payload(exc: InvalidPayload):
@@ -67,13 +75,18 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(exc: SQLAlchemyError):
-        if isinstance(exc, DataError | IntegrityError):
+        if isinstance(exc, DataError | IntegrityError) and _carries_input():
             # The database refused a value (too long, out of range): input the edge should
             # have refused. A 503 would have the aggregator retry it for ever, so it is 400.
             log.error("the database refused a value, answering 400: %s", type(exc).__name__)
             return jsonify(
                 error="invalid_payload", field="body", reason="a value the gateway cannot store"
             ), 400
+        if isinstance(exc, DataError):
+            # A read that met a stored value Python cannot hold (a poison row): not the
+            # caller's fault, not an outage either.
+            log.error("a stored row could not be read: %s", type(exc).__name__)
+            return jsonify(error="internal_error", reason="a stored row could not be read"), 500
         # Nothing was acknowledged: the aggregator keeps the message and retries.
         log.error("database error, answering 503: %s", type(exc).__name__)
         return jsonify(error="unavailable", reason="could not store the message; retry later"), 503

@@ -3,6 +3,7 @@ failures mapped to retryable send errors."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -82,7 +83,8 @@ class Sender:
             try:
                 return self.submit(reqs[i])
             finally:
-                observe(i, time.perf_counter() - start)
+                with contextlib.suppress(Exception):  # a metrics hook must not fail a send
+                    observe(i, time.perf_counter() - start)
 
         def run(indices: list[int]) -> None:
             for i in indices:
@@ -90,13 +92,25 @@ class Sender:
                     return
                 try:
                     with correlation(cids[i] if cids is not None else current_correlation()):
-                        answers[i] = read(i, timed_submit(i))
+                        answers[i] = read_answer(i, timed_submit(i))
                 except SendError as exc:
                     answers[i] = exc
                     if exc.retryable:
                         trouble.set()
                 except Exception as exc:  # a bug or a poison message: this one's answer, not all
                     answers[i] = exc
+
+        def read_answer(i: int, response: SendResponse) -> str:
+            # The request was made: an answer we cannot read is a permanent failure (FAILED,
+            # visible, requeueable), never a retry, which would send the SMS again.
+            try:
+                return read(i, response)
+            except SendError:
+                raise
+            except Exception as exc:
+                raise SendError(
+                    f"the answer could not be read ({type(exc).__name__})", retryable=False
+                ) from None
 
         if len(by_lane) <= 1 or self.concurrency <= 1:
             for indices in by_lane.values():

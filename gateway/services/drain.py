@@ -89,9 +89,9 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: 
             if not ids:
                 return 0
             handled = conversation.handle_batch(rt, s, _load(s, ids))
-    except quarantine.OUTAGES:
-        raise  # the job fails, the MOs stay PENDING, the sweeper retries
     except Exception as exc:
+        if quarantine.is_outage(rt, exc):
+            raise  # the job fails, the MOs stay PENDING, the sweeper retries
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
         return _one_by_one(rt, ids, skip, result)
     conversation.after_commit(rt, handled, out_of_time)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
@@ -40,7 +42,8 @@ def backoff_delay(
 ) -> float:
     """Seconds before retry number `attempt` (1-based): exponential, capped, with +-20% jitter
     so a recovered aggregator is not hit by every retry at once; at least its Retry-After."""
-    delay = min(cap, base * 2 ** (attempt - 1)) * rng.uniform(0.8, 1.2)
+    # The exponent is capped: 2.0 ** 1024 overflows a float, and a webhook is retried for ever.
+    delay = min(cap, base * 2.0 ** min(attempt - 1, 60)) * rng.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
     return delay
@@ -118,9 +121,9 @@ def _send_chunk_guarded(
     the MTs one by one, each quarantined if it keeps failing, so the others still go out."""
     try:
         return _send_chunk(rt, outbound_ids, out_of_time, outcomes)
-    except quarantine.OUTAGES:
-        raise
     except Exception as exc:
+        if quarantine.is_outage(rt, exc):
+            raise
         log.warning(
             "a chunk of %d MT(s) failed (%s); one by one", len(outbound_ids), quarantine.safe_reason(exc)
         )
@@ -168,23 +171,48 @@ def _record_each(
     """`_record`; if recording the chunk fails inside the gateway, each answer on its own,
     quarantining the MT whose answer cannot be recorded. Never by sending again: these MTs
     were claimed and submitted, and would otherwise sit SENDING until the sweeper resent them."""
-    try:
-        return _record(rt, results, outcomes)
-    except quarantine.OUTAGES:
-        raise
-    except Exception as exc:
-        log.warning("recording %d send(s) failed (%s); one by one", len(results), quarantine.safe_reason(exc))
+    for pause in (*RECORD_LOCK_PAUSES, None):
+        try:
+            return _record(rt, results, outcomes)
+        except Exception as exc:
+            if pause is not None and quarantine.is_lock_conflict(exc):
+                time.sleep(pause)  # the requests were made: wait out a lock, do not resend
+                continue
+            if quarantine.is_outage(rt, exc):
+                raise
+            log.warning(
+                "recording %d send(s) failed (%s); one by one", len(results), quarantine.safe_reason(exc)
+            )
+            break
     retries: list[tuple[int, float]] = []
     for pair in results:
         done = quarantine.run_guarded(
             rt, quarantine.MT, pair[0].id, lambda p=pair: _record(rt, [p], outcomes)
         )
         if done is quarantine.SET_ASIDE:
+            _keep_accepted(rt, pair)
             outcomes[pair[0].id] = "quarantined"
             count_send(pair[0].aggregator.name, "quarantined", pair[0].attempt)
         else:
             retries += done
     return retries
+
+
+# Waits before retrying the recording of answers when the database reports a lock conflict.
+RECORD_LOCK_PAUSES = (0.1, 0.5, 2.0)
+
+
+def _keep_accepted(rt: Runtime, pair: tuple[_Claimed, str | Exception | None]) -> None:
+    """An MT the aggregator accepted but whose answer could not be recorded is marked ACCEPTED
+    (a bare UPDATE, nothing else), not left QUARANTINED: an admin's retry would send it again."""
+    c, result = pair
+    if isinstance(result, str):
+        with rt.transaction() as s:
+            s.execute(
+                sql_update(OutboundMessage)
+                .where(OutboundMessage.id == c.id, OutboundMessage.status == "QUARANTINED")
+                .values(status="ACCEPTED", accepted_at=utcnow())
+            )
 
 
 def _build(c: _Claimed, settings) -> SendRequest | Exception:
@@ -354,9 +382,11 @@ def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdat
     try:
         with rt.transaction() as s:
             return sum(_store_and_apply(s, aggregator, update) for update in updates)
-    except (InvalidPayload, *quarantine.OUTAGES):
+    except InvalidPayload:
         raise
     except Exception as exc:
+        if quarantine.is_outage(rt, exc):
+            raise
         log.warning(
             "%d DLR(s) from %s failed together (%s)", len(updates), aggregator, quarantine.safe_reason(exc)
         )

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from gateway.dberrors import describe_db_error
@@ -45,8 +46,12 @@ MO, MT, DLR, WEBHOOK, USSD, SLA = "MO", "MT", "DLR", "WEBHOOK", "USSD", "SLA"
 KINDS = (MO, MT, DLR, WEBHOOK, USSD, SLA)
 FAILING, QUARANTINED, DROPPED = "FAILING", "QUARANTINED", "DROPPED"
 STATES = (FAILING, QUARANTINED, DROPPED)
-# Errors that mean a dependency is down, not that this piece of work is bad.
-OUTAGES = (OperationalError, RedisError)
+# Errors that always mean a dependency is down or busy, not that this piece of work is bad.
+_ALWAYS_OUTAGES = (RedisError, DisconnectionError, InterfaceError, PoolTimeout)
+# Lock conflicts and serialization failures (PostgreSQL SQLSTATE; SQLite's busy/locked): the
+# work is fine and will go through later. The job fails and the sweeper retries it.
+_LOCK_CONFLICTS = {"40001", "40P01", "55P03"}
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 # Pauses between the tries `run_guarded` makes itself: enough for a lock or a transient
 # conflict to clear, short enough that a poison MO costs its drain well under a second.
 RETRY_PAUSES = (0.05, 0.2)
@@ -113,24 +118,73 @@ def record_failure(rt: Runtime, kind: str, ref: str | int, exc: BaseException) -
     return False
 
 
+def is_lock_conflict(exc: BaseException) -> bool:
+    """A lock wait, deadlock or serialization failure: transient, never the work's fault."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in _LOCK_CONFLICTS:
+        return True
+    return isinstance(exc, OperationalError) and str(orig).startswith(_SQLITE_BUSY)
+
+
+def is_outage(rt: Runtime, exc: BaseException) -> bool:
+    """Whether `exc` means a dependency is down or busy (the job fails uncounted; the sweeper
+    retries) rather than that this piece of work is bad. An OperationalError is an outage
+    only if the connection was lost, it is a lock conflict, or the database does not answer
+    now: SQLite reports a stored value it cannot decode as an OperationalError too, and that
+    row must be quarantined, not retried by every drain for ever."""
+    if isinstance(exc, _ALWAYS_OUTAGES):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.connection_invalidated or is_lock_conflict(exc):
+        return True
+    return not _database_answers(rt)
+
+
+def _database_answers(rt: Runtime) -> bool:
+    try:
+        with rt.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 (any failure to answer means: down)
+        return False
+
+
 def run_guarded(
     rt: Runtime, kind: str, ref: str | int, work: Callable[[], T], sleep=time.sleep
 ) -> T | Quarantined:
     """Run `work` until it succeeds, trying at most until its failures reach MAX_TRIES (those
     of earlier runs count too); then it is QUARANTINED and SET_ASIDE is returned. Outages
-    propagate uncounted. Work already quarantined is not tried."""
-    pauses = iter(RETRY_PAUSES)
+    (`is_outage`) propagate uncounted. Work already quarantined is not tried."""
+    pauses, failed = iter(RETRY_PAUSES), False
     while True:
         if is_set_aside(rt, kind, ref):
             return SET_ASIDE
         try:
-            return work()
-        except OUTAGES:
-            raise
+            result = work()
         except Exception as exc:
+            if is_outage(rt, exc):
+                raise
+            failed = True
             if record_failure(rt, kind, ref, exc):
                 return SET_ASIDE
             sleep(next(pauses, RETRY_PAUSES[-1]))
+            continue
+        if failed:
+            forget_failures(rt, kind, ref)  # it went through: earlier failures do not add up
+        return result
+
+
+def forget_failures(rt: Runtime, kind: str, ref: str | int) -> None:
+    """Drop a FAILING count once the work succeeded (quarantined entries stay)."""
+    with rt.transaction() as s:
+        s.execute(
+            delete(QuarantinedWork).where(
+                QuarantinedWork.kind == kind,
+                QuarantinedWork.ref == str(ref),
+                QuarantinedWork.state == FAILING,
+            )
+        )
 
 
 def is_set_aside(rt: Runtime, kind: str, ref: str | int) -> bool:
@@ -280,9 +334,29 @@ def retry(rt: Runtime, entry_id: int) -> Entry | None:
         entry = Entry.of(row)
         _put_back(s, row.kind, row.ref)
         s.delete(row)
-    _ENQUEUE[entry.kind](rt, entry.ref)
+    try:
+        _ENQUEUE[entry.kind](rt, entry.ref)
+    except RedisError:
+        _restore(rt, entry)  # nothing sweeps DLRs or USSD checks: keep the entry to retry later
+        raise
     log.warning("%s %s retried from quarantine by an admin", entry.kind, entry.ref)
     return entry
+
+
+def _restore(rt: Runtime, entry: Entry) -> None:
+    with rt.transaction() as s:
+        s.add(
+            QuarantinedWork(
+                kind=entry.kind,
+                ref=entry.ref,
+                state=QUARANTINED,
+                failures=entry.failures,
+                error_type=entry.error_type,
+                reason=entry.reason,
+                quarantined_at=utcnow(),
+            )
+        )
+        _set_aside(s, entry.kind, entry.ref)
 
 
 def _enqueue_drain(rt: Runtime, _ref: str) -> None:

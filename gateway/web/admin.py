@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import date
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from gateway.edge import MAX_ROW_ID, loads_json
@@ -268,7 +269,10 @@ def quarantine_drop(entry_id: int):
 
 
 def _quarantine_act(act, entry_id: int):
-    entry = act(_rt(), entry_id) if entry_id <= MAX_ROW_ID else None
+    try:
+        entry = act(_rt(), entry_id) if entry_id <= MAX_ROW_ID else None
+    except RedisError:
+        abort(503, description="Redis is unavailable: the entry is kept; retry later")
     if entry is None:
         abort(404, description="no quarantined entry with this id")
     return jsonify(asdict(entry))
