@@ -206,13 +206,20 @@ def _keep_accepted(rt: Runtime, pair: tuple[_Claimed, str | Exception | None]) -
     """An MT the aggregator accepted but whose answer could not be recorded is marked ACCEPTED
     (a bare UPDATE, nothing else), not left QUARANTINED: an admin's retry would send it again."""
     c, result = pair
-    if isinstance(result, str):
+    if not isinstance(result, str):
+        return
+    try:
         with rt.transaction() as s:
             s.execute(
                 sql_update(OutboundMessage)
                 .where(OutboundMessage.id == c.id, OutboundMessage.status == "QUARANTINED")
                 .values(status="ACCEPTED", accepted_at=utcnow())
             )
+    except Exception as exc:
+        if quarantine.is_outage(rt, exc):
+            raise
+        # Even that is refused: it stays QUARANTINED, and its entry's reason says why.
+        log.error("MT %d was accepted but cannot be marked so (%s)", c.id, quarantine.safe_reason(exc))
 
 
 def _build(c: _Claimed, settings) -> SendRequest | Exception:
