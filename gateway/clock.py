@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +59,12 @@ def parse_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{name!r} is not a known time zone") from None
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of local calendar `day` in `zone`, in UTC (times are stored as UTC;
+    SQLite compares them as text, so they must be UTC to compare right)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def is_working_day(day: date, holidays: Container[date]) -> bool:

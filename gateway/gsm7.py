@@ -21,6 +21,7 @@ GSM7_BASIC: frozenset[str] = frozenset(_BASIC_TABLE) - {"\x1b"}
 GSM7_EXTENSION: frozenset[str] = frozenset("\f^{}\\[~]|€")
 _GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
+GSM7, UCS2 = "GSM-7", "UCS-2"  # the encodings an MT is sent (and billed) in
 GSM7_SINGLE, GSM7_PART = 160, 153  # a concatenated part loses 7 septets to its header
 UCS2_SINGLE, UCS2_PART = 70, 67  # in UTF-16 code units
 
@@ -70,6 +71,12 @@ def segments(text: str) -> int:
     if is_gsm7(text):
         return _pack(_gsm7_widths(text), GSM7_SINGLE, GSM7_PART)
     return _pack(_utf16_widths(text), UCS2_SINGLE, UCS2_PART)
+
+
+def encoding(text: str) -> str:
+    """The alphabet `text` is sent in: "GSM-7" when every character fits it, else "UCS-2"
+    (the same choice `segments` counts with)."""
+    return GSM7 if is_gsm7(text) else UCS2
 
 
 def to_gsm7(text: str) -> str:

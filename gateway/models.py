@@ -63,6 +63,9 @@ OUTBOUND_ORDER = {
     "REJECTED": 9,
     "FAILED": 9,  # the send failed permanently or ran out of attempts (requeueable by an admin)
     "QUARANTINED": 9,  # sending it kept failing inside the gateway (see QuarantinedWork)
+    # A notice to a number that opted out (BERHENTI/STOP/UNREG, see OptOut): kept, never sent,
+    # so the report's timeline shows what the reporter was not told.
+    "SUPPRESSED": 9,
 }
 TERMINAL_RANK = 9
 # Statuses a delivery report may carry (the generic contract's list).
@@ -185,6 +188,23 @@ class OutboundMessage(Base):
     report: Mapped[Report | None] = relationship()
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What it costs (set by gateway.services.outbox.queue_message; migration 0003 counted the
+    # older rows): SMS segments and the encoding they were counted in, GSM-7 or UCS-2.
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+
+
+class OptOut(Base):
+    """A number that asked for no more notices (BERHENTI, STOP, UNREG). Answers to its own
+    texts still go; MULAI or START deletes the row. Keyed by the E.164 number, so a number
+    opts out once however many times it asks."""
+
+    __tablename__ = "opt_outs"
+
+    msisdn: Mapped[str] = mapped_column(String(20), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    channel: Mapped[str] = mapped_column(String(8), default="SMS")  # how it was asked for
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))  # the MO that asked
 
 
 class DeliveryReport(Base):

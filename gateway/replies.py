@@ -107,3 +107,19 @@ def ussd_draft_not_sent(short_code: str, hours: int) -> str:
         f"Laporan Anda lewat menu USSD belum terkirim. Kirim lewat SMS: LAPOR isi laporan ke {short_code}, "
         f"atau buka lagi menu USSD dalam {hours} jam untuk melanjutkan."
     )
+
+
+def opted_out(short_code: str) -> str:
+    """BERHENTI/STOP/UNREG: notices stop; answers to the citizen's own texts still come; how to undo it."""
+    return (
+        "Anda tidak akan menerima pemberitahuan LAPOR! lagi. Balasan atas SMS Anda tetap dikirim. "
+        f"Untuk menerima lagi ketik MULAI kirim ke {short_code}."
+    )
+
+
+def opted_in(short_code: str) -> str:
+    """MULAI/START: notices resume; how to stop them again."""
+    return (
+        "Pemberitahuan LAPOR! untuk laporan Anda aktif lagi. "
+        f"Untuk berhenti ketik BERHENTI kirim ke {short_code}. Bantuan: ketik INFO."
+    )

@@ -1,4 +1,5 @@
-"""Citizen-language parsing: keywords (LAPOR/CEK/BALAS/INFO) and tracking numbers. Pure, no I/O."""
+"""Citizen-language parsing: keywords (LAPOR, CEK, BALAS, INFO, BERHENTI, MULAI) and tracking
+numbers. Pure, no I/O."""
 
 from gateway.parsers.commands import (
     ANONYMOUS,
@@ -10,6 +11,8 @@ from gateway.parsers.commands import (
     KINDS,
     MISSING_NUMBER,
     MISSING_TEXT,
+    OPT_IN,
+    OPT_OUT,
     PUBLIC,
     REPLY,
     REPORT,
@@ -30,6 +33,8 @@ __all__ = [
     "KINDS",
     "MISSING_NUMBER",
     "MISSING_TEXT",
+    "OPT_IN",
+    "OPT_OUT",
     "PUBLIC",
     "REPLY",
     "REPORT",

@@ -4,6 +4,8 @@
     CEK <no>                         report status (CEK STATUS, STATUS, STS, CK)
     BALAS <no> <text>                reporter's reply (BLS, JAWAB, TANGGAPAN, TANGGAPI)
     INFO | BANTUAN | HELP | ? | MENU | TOLONG   the guide, only when sent alone
+    BERHENTI | STOP | UNREG          no more notices to this number (OPT_OUT)
+    MULAI | START                    notices again (OPT_IN)
     anything else                    a free-text report if it reads like a complaint, else the guide
 
 Tolerated, because that is what people type: any case, extra spaces, a leading "REG ", a
@@ -20,7 +22,8 @@ from gateway.gsm7 import clean_text
 from gateway.parsers.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_number
 
 REPORT, CHECK, REPLY, HELP = "REPORT", "CHECK", "REPLY", "HELP"
-KINDS = (REPORT, CHECK, REPLY, HELP)
+OPT_OUT, OPT_IN = "STOP", "START"
+KINDS = (REPORT, CHECK, REPLY, HELP, OPT_OUT, OPT_IN)
 PUBLIC, CONFIDENTIAL, ANONYMOUS = "PUBLIC", "CONFIDENTIAL", "ANONYMOUS"
 MISSING_TEXT, MISSING_NUMBER, BAD_NUMBER = "MISSING_TEXT", "MISSING_NUMBER", "BAD_NUMBER"
 
@@ -30,6 +33,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     CHECK: ("CEK", "CEK STATUS", "STATUS", "STS", "CK"),
     REPLY: ("BALAS", "BLS", "JAWAB", "TANGGAPAN", "TANGGAPI"),
     HELP: ("INFO", "BANTUAN", "HELP", "?", "MENU", "TOLONG"),
+    OPT_OUT: ("BERHENTI", "STOP", "UNREG"),
+    OPT_IN: ("MULAI", "START"),
 }
 # Privacy modifiers right after a report keyword: "LAPOR RAHASIA ...", "LAPOR#anonim#...".
 PRIVACY_WORDS: dict[str, tuple[str, ...]] = {CONFIDENTIAL: ("RAHASIA",), ANONYMOUS: ("ANONIM", "ANONYMOUS")}
@@ -85,7 +90,7 @@ _PRIVACY = _table_pattern(PRIVACY_WORDS)
 class Command:
     """One parsed citizen message. `problem` is "" when well formed."""
 
-    kind: str  # REPORT | CHECK | REPLY | HELP
+    kind: str  # REPORT | CHECK | REPLY | HELP | STOP | START
     text: str = ""  # report body (REPORT) or reply body (REPLY), cleaned
     privacy: str = PUBLIC  # REPORT only: PUBLIC | CONFIDENTIAL | ANONYMOUS
     tracking_no: str = ""  # CHECK/REPLY: the digits as typed (may be invalid)
@@ -201,4 +206,20 @@ def _help(body: str, rest: str) -> Command:
     return _free_text(body)
 
 
-_HANDLERS = {REPORT: _report, CHECK: _check, REPLY: _reply, HELP: _help}
+def _subscription(body: str, rest: str, kind: str) -> Command:
+    # "STOP", "UNREG LAPOR", "berhenti kirim sms" switch notices; "Stop pungli di kantor desa
+    # kami" or "Mulai kemarin lampu jalan mati" are complaints that open with the word.
+    if is_complaint(rest):
+        return _free_text(body)
+    return Command(kind)
+
+
+def _opt_out(body: str, rest: str) -> Command:
+    return _subscription(body, rest, OPT_OUT)
+
+
+def _opt_in(body: str, rest: str) -> Command:
+    return _subscription(body, rest, OPT_IN)
+
+
+_HANDLERS = {REPORT: _report, CHECK: _check, REPLY: _reply, HELP: _help, OPT_OUT: _opt_out, OPT_IN: _opt_in}

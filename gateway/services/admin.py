@@ -10,7 +10,7 @@ nor for an SMS tied to no report (it may be an anonymous reporter's; see `outbou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from gateway.models import (
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
-from gateway.services import notices
+from gateway.services import costs, notices, optout
 from gateway.services.sla import CLOSED_STATUSES, Rules, report_clock
 
 
@@ -69,11 +69,9 @@ def list_reports(rt: Runtime, q: ReportQuery) -> tuple[list[dict], int]:
     if q.channel:
         conditions.append(Report.channel == q.channel)
     if q.since:
-        start = datetime.combine(q.since, time(0), tzinfo=zone).astimezone(UTC)  # SQLite: UTC only
-        conditions.append(Report.created_at >= start)
+        conditions.append(Report.created_at >= clock.day_start(q.since, zone))
     if q.until:
-        end = datetime.combine(q.until + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-        conditions.append(Report.created_at < end)
+        conditions.append(Report.created_at < clock.day_start(q.until + timedelta(days=1), zone))
     if q.text:
         conditions.append(
             or_(Report.text.icontains(q.text, autoescape=True), Report.tracking_no == q.text.strip())
@@ -114,10 +112,17 @@ def report_summary(rt: Runtime, r: Report, rules: Rules | None = None) -> dict:
 
 def report_detail(rt: Runtime, tracking_no: str) -> dict:
     """A report with its whole timeline: inbound texts, status changes, follow-ups, citizen
-    replies, and every SMS sent with its delivery state, oldest first."""
+    replies, and every SMS sent with its delivery state, oldest first; whether the reporter
+    opted out of notices, and the MTs and segments spent on it (see gateway.services.costs)."""
     with rt.sessions() as s:
         report = _get(s, tracking_no)
-        return {**report_summary(rt, report), "timeline": timeline(s, report)}
+        return {
+            **report_summary(rt, report),
+            # Whether notices reach the reporter (BERHENTI); a yes or no, never the number.
+            "reporter_opted_out": optout.is_opted_out(s, report.msisdn),
+            "spent": costs.spent_on_report(s, report.id),
+            "timeline": timeline(s, report),
+        }
 
 
 def timeline(s: Session, report: Report) -> list[dict]:
@@ -162,6 +167,8 @@ def outbound_view(o: OutboundMessage, report: Report | None) -> dict:
         "last_error": o.last_error,
         "accepted_at": iso(o.accepted_at),
         "delivered_at": iso(o.delivered_at),
+        "segments": o.segments,
+        "encoding": o.encoding,
         "tracking_no": report.tracking_no if report is not None else None,
     }
 

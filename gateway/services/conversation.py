@@ -20,7 +20,7 @@ from gateway.logconfig import correlation, mo_correlation
 from gateway.models import INBOUND_DONE, INBOUND_QUARANTINED, InboundMessage, OutboundMessage, as_utc, utcnow
 from gateway.parsers import Command, is_valid_tracking_number, parse_command
 from gateway.runtime import Runtime
-from gateway.services import citizen, upstream
+from gateway.services import citizen, optout, upstream
 from gateway.services.flood import SILENT, WARN, check_floods
 from gateway.services.outbox import queue_message, send_batch
 from gateway.services.reports import reserve_tracking_numbers
@@ -138,6 +138,12 @@ def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command, fresh
     short_code = rt.settings.short_code
     if command.kind == "HELP":
         return replies.help_text(short_code)
+    if command.kind == "STOP":
+        optout.opt_out(s, msg.msisdn, inbound_id=msg.id)
+        return replies.opted_out(short_code)
+    if command.kind == "START":
+        optout.opt_in(s, msg.msisdn)
+        return replies.opted_in(short_code)
     if command.kind == "REPORT":
         if command.problem:
             return replies.report_missing_text()

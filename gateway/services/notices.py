@@ -99,7 +99,8 @@ def queue_notice(
     s: Session, rt: Runtime, report: Report, dedupe_key: str, text: str, now: datetime | None = None
 ) -> OutboundMessage:
     """Queue a notice to the reporter (inside the caller's transaction). Returns the row; the
-    caller enqueues it after commit with `enqueue_delay(rt, out)`."""
+    caller enqueues it after commit with `enqueue_delay(rt, out)`. To a reporter who opted
+    out the row is SUPPRESSED (queue_message), and a send job for it does nothing."""
     later = send_time(rt, now or utcnow())
     fields = {"kind": "NOTICE", "report_id": report.id}
     if later is not None:
@@ -116,4 +117,7 @@ def log_queued(out: OutboundMessage, why: str) -> None:
     """A notice's first lifecycle line, under its own correlation id (`mt-<id>`), which its
     send and delivery report lines carry too. `why`: ids and names only, never texts."""
     with correlation(mt_correlation(out.id, out.inbound_id)):
-        log.info("notice queued as MT %d (%s), due in %.0fs", out.id, why, enqueue_delay(out))
+        if out.status == "SUPPRESSED":
+            log.info("notice stored as MT %d (%s), SUPPRESSED: the reporter opted out", out.id, why)
+        else:
+            log.info("notice queued as MT %d (%s), due in %.0fs", out.id, why, enqueue_delay(out))

@@ -18,13 +18,14 @@ from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
 from gateway.edge import check_string, row_id
 from gateway.errors import InvalidPayload, SendError
+from gateway.gsm7 import encoding, segments
 from gateway.logconfig import correlation, mt_correlation
 from gateway.metrics import SEND_LATENCY, count_send
 from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
-from gateway.services import quarantine
+from gateway.services import optout, quarantine
 
 log = logging.getLogger("gateway.outbox")
 
@@ -54,17 +55,25 @@ def queue_message(
 ) -> OutboundMessage:
     """Create the MT for `dedupe_key` unless it already exists (then return that one).
     `fresh`: the caller knows it does not (a drain's batch), so it is neither looked up nor
-    flushed now; its id is known after the commit (the unique key still guards)."""
+    flushed now; its id is known after the commit (the unique key still guards).
+
+    Every MT is made here, so here it gets its cost (segments, encoding) and here the
+    opt-out is enforced: a NOTICE to a number that sent BERHENTI is stored SUPPRESSED, never
+    sent (gateway.services.optout). A REPLY, the answer to the citizen's own text, always goes."""
     if not fresh:
         existing = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
+    if fields.get("kind") == "NOTICE" and optout.is_opted_out(s, msisdn):
+        fields["status"] = optout.SUPPRESSED
     out = OutboundMessage(
         dedupe_key=dedupe_key,
         aggregator=rt.settings.outbound,
         msisdn=msisdn,
         sender=rt.settings.short_code,
         text=text,
+        segments=segments(text),
+        encoding=encoding(text),
         **fields,
     )
     s.add(out)

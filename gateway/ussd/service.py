@@ -140,7 +140,12 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_key: str) -> str:
         send_id = out.id if out.status == "QUEUED" else None
     if send_id is not None:
         enqueue_send(rt.queue, [send_id])
-    log.info("USSD session %s ended with an unsent draft; SMS queued to %s", owner, mask_msisdn(msisdn))
+    log.info(
+        "USSD session %s ended with an unsent draft; SMS %s to %s",
+        owner,
+        "queued" if send_id is not None else "not queued (opted out or already handled)",
+        mask_msisdn(msisdn),
+    )
     return "sent"
 
 

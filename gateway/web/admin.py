@@ -7,19 +7,20 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from gateway import clock
 from gateway.edge import MAX_ROW_ID, loads_json
 from gateway.errors import InvalidPayload
 from gateway.gsm7 import clean_text
 from gateway.models import REPORT_STATUS_LABELS, ApiToken
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_matches, split_token
-from gateway.services import admin, quarantine, sla, upstream
+from gateway.services import admin, costs, quarantine, sla, upstream
 from gateway.services.admin import ReportNotFound, ReportQuery
 from gateway.services.outbox import requeue_failed
 from gateway.services.tokens import actor_name
@@ -31,6 +32,7 @@ CHANNELS = ("SMS", "USSD")
 MAX_PER_PAGE = 200
 MAX_TEXT = 1000
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2999, 12, 31)
+DEFAULT_STATS_DAYS = 7
 _TRACKING = re.compile(r"^[0-9]{8,10}$")
 
 
@@ -228,6 +230,20 @@ def outbound():
     status = _choice_arg("status", OUTBOUND_STATES)
     items, total = admin.list_outbound(_rt(), status, page, per_page)
     return jsonify(items=items, page=page, per_page=per_page, total=total)
+
+
+@bp.get("/stats/segments")
+@requires("viewer")
+def segments_stats():
+    """SMS sent and segments spent per local day, by kind (default: the last 7 days)."""
+    rt = _rt()
+    until = _date_arg("until") or datetime.now(clock.parse_zone(rt.settings.timezone)).date()
+    since = _date_arg("since") or max(EARLIEST_DATE, until - timedelta(days=DEFAULT_STATS_DAYS - 1))
+    if since > until:
+        raise InvalidPayload("since", "must not be after until")
+    if (until - since).days >= costs.MAX_DAYS:
+        raise InvalidPayload("until", f"must be at most {costs.MAX_DAYS} days after since")
+    return jsonify(costs.segments_per_day(rt, since, until))
 
 
 @bp.post("/outbound/<int:outbound_id>/requeue")

@@ -102,6 +102,8 @@ _SCHEMAS = {
             "last_error": {"type": ["string", "null"]},
             "accepted_at": _NULL_TIME,
             "delivered_at": _NULL_TIME,
+            "segments": {"type": ["integer", "null"], "description": "SMS segments it takes"},
+            "encoding": {"type": ["string", "null"], "enum": ["GSM-7", "UCS-2", None]},
             "tracking_no": {"type": ["string", "null"]},
         },
     },
@@ -120,8 +122,15 @@ _SCHEMAS = {
             _ref("Report"),
             {
                 "type": "object",
-                "required": ["timeline"],
-                "properties": {"timeline": {"type": "array", "items": _ref("TimelineItem")}},
+                "required": ["timeline", "reporter_opted_out", "spent"],
+                "properties": {
+                    "timeline": {"type": "array", "items": _ref("TimelineItem")},
+                    "reporter_opted_out": {
+                        "type": "boolean",
+                        "description": "the reporter sent BERHENTI: notices are SUPPRESSED, not sent",
+                    },
+                    "spent": _ref("Spent"),
+                },
             },
         ]
     },
@@ -169,6 +178,56 @@ _SCHEMAS = {
             "actor": {"type": "string"},
         },
     },
+}
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_SCHEMAS["Spent"] = {
+    "type": "object",
+    "description": "MTs the aggregator accepted (ACCEPTED or any later state) and their segments",
+    "required": ["mts", "segments"],
+    "properties": {"mts": _COUNT, "segments": _COUNT},
+}
+_SCHEMAS["SpentByKind"] = {
+    "type": "object",
+    "required": ["mts", "segments", "by_kind"],
+    "properties": {
+        "mts": _COUNT,
+        "segments": _COUNT,
+        "by_kind": {"type": "object", "additionalProperties": _ref("Spent")},
+    },
+}
+_SCHEMAS["SegmentStats"] = {
+    "type": "object",
+    "required": ["timezone", "since", "until", "days", "total"],
+    "properties": {
+        "timezone": {"type": "string"},
+        "since": {"type": "string", "format": "date"},
+        "until": {"type": "string", "format": "date"},
+        "days": {
+            "type": "array",
+            "items": {
+                "allOf": [
+                    _ref("SpentByKind"),
+                    {"type": "object", "required": ["day"], "properties": {"day": {"type": "string"}}},
+                ]
+            },
+        },
+        "total": _ref("SpentByKind"),
+    },
+}
+_DATE = {"type": "string", "format": "date"}
+_STATS = {
+    "get": {
+        "summary": "SMS sent and segments spent per local day, by kind",
+        "description": "Counts MTs the aggregator accepted, by the local day (GATEWAY_TIMEZONE) it "
+        "accepted them; QUEUED, SUPPRESSED and never-accepted FAILED ones cost nothing.",
+        "parameters": [
+            _query("since", _DATE, "first local day (default: 6 days before until)"),
+            _query("until", _DATE, "last local day (default: today); at most 366 days in all"),
+        ],
+        "responses": {"200": _json(_ref("SegmentStats"), "per day"), **_errors(400, 401, 503)},
+    }
 }
 
 
@@ -320,12 +379,17 @@ def openapi_document() -> dict:
                 "get": {
                     "summary": "Outbound SMS by state",
                     "parameters": [
-                        _query("status", {"type": "string", "enum": list(OUTBOUND_STATES)}, "state"),
+                        _query(
+                            "status",
+                            {"type": "string", "enum": list(OUTBOUND_STATES)},
+                            "state (SUPPRESSED: notices not sent, the reporter opted out)",
+                        ),
                         *_PAGING,
                     ],
                     "responses": {"200": _json(_page_of("Outbound"), "a page"), **_errors(400, 401, 503)},
                 }
             },
+            "/api/v1/stats/segments": _STATS,
             "/api/v1/outbound/{id}/requeue": {
                 "post": {
                     "summary": "Requeue a FAILED SMS",

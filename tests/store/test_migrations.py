@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "0001"
 # What revision 0002 adds (the admin report list's indexes).
 REPORT_LIST_INDEXES = {"ix_reports_created", "ix_reports_status_created"}
+# What revision 0003 adds: the opt-out table and each MT's cost (counted for older rows).
+OPT_OUTS = "opt_outs"
+COST_COLUMNS = ("segments", "encoding")
 
 
 @pytest.fixture
@@ -152,6 +155,8 @@ def seed(engine, n: int = 30) -> None:
                 received_at=base,
             ),
         )
+        if OPT_OUTS in t:
+            conn.execute(t[OPT_OUTS].insert(), dict(msisdn="+6281200000001", created_at=base, channel="SMS"))
         conn.execute(
             t["quarantined_work"].insert(),
             dict(
@@ -169,15 +174,35 @@ def seed(engine, n: int = 30) -> None:
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every gateway table, in id order."""
+    """Every row of every gateway table, in primary-key order, without the columns 0003
+    computes (compared on their own: `costs`)."""
     meta = MetaData()
     meta.reflect(engine)
     rows = {}
     with engine.connect() as conn:
         for name, table in meta.tables.items():
             if name != "alembic_version":
-                rows[name] = [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+                columns = [c for c in table.c if not (name == "outbound_messages" and c.name in COST_COLUMNS)]
+                query = select(*columns).order_by(*table.primary_key.columns)
+                rows[name] = [tuple(r) for r in conn.execute(query)]
     return rows
+
+
+def costs(engine) -> list[tuple]:
+    """Each MT's (segments, encoding)."""
+    meta = MetaData()
+    meta.reflect(engine, only=["outbound_messages"])
+    t = meta.tables["outbound_messages"]
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(t.c.segments, t.c.encoding).order_by(t.c.id))]
+
+
+def added_by_0003(diff) -> bool:
+    """True for a schema difference revision 0003 makes up."""
+    kind, *rest = diff
+    if kind == "add_table":
+        return rest[0].name == OPT_OUTS
+    return kind == "add_column" and rest[1] == "outbound_messages" and rest[2].name in COST_COLUMNS
 
 
 def test_models_and_migrations_agree(bare_database, engine):
@@ -190,12 +215,34 @@ def test_models_and_migrations_agree(bare_database, engine):
 
 
 def test_the_baseline_is_the_schema_before_0002(bare_database, engine):
-    """The check above can fail: at the baseline autogenerate sees 0002's indexes missing."""
+    """The check above can fail: at the baseline autogenerate sees 0002's indexes missing
+    (and what 0003 adds)."""
     upgrade_to(bare_database, BASELINE)
     assert current_revision(engine) == BASELINE
     missing = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_index"}
     assert missing == REPORT_LIST_INDEXES
-    assert [d for d in schema_diff(engine) if d[0] != "add_index"] == []
+    assert [d for d in schema_diff(engine) if d[0] != "add_index" and not added_by_0003(d)] == []
+
+
+def test_0002_is_the_schema_before_0003(bare_database, engine):
+    """At 0002 autogenerate sees exactly the opt-out table and the two cost columns missing."""
+    upgrade_to(bare_database, "0002")
+    diffs = schema_diff(engine)
+    assert all(added_by_0003(d) for d in diffs), diffs
+    assert len(diffs) == 3
+
+
+def test_0003_counts_the_segments_of_every_older_mt(bare_database, engine):
+    upgrade_to(bare_database, "0002")
+    seed(engine, n=3)
+    meta = MetaData()
+    meta.reflect(engine, only=["outbound_messages"])
+    t = meta.tables["outbound_messages"]
+    with engine.begin() as conn:  # one long GSM-7 text and one that needs UCS-2
+        conn.execute(t.update().where(t.c.id == 2), {"text": "x" * 161})
+        conn.execute(t.update().where(t.c.id == 3), {"text": "“kutip”"})
+    upgrade_to_head(bare_database)
+    assert costs(engine) == [(1, "GSM-7"), (2, "GSM-7"), (1, "UCS-2")]
 
 
 def test_upgrade_from_the_baseline_keeps_every_row(bare_database, engine):
@@ -207,8 +254,9 @@ def test_upgrade_from_the_baseline_keeps_every_row(bare_database, engine):
     upgrade_to_head(bare_database)
 
     assert current_revision(engine) == head_revision()
-    assert snapshot(engine) == before
+    assert snapshot(engine) == {**before, OPT_OUTS: []}
     assert REPORT_LIST_INDEXES <= index_names(engine, "reports")
+    assert costs(engine) == [(1, "GSM-7")] * 30
 
 
 def test_downgrade_one_step_then_upgrade_again(bare_database, engine):
@@ -218,13 +266,15 @@ def test_downgrade_one_step_then_upgrade_again(bare_database, engine):
 
     downgrade_to(bare_database, "-1")
     assert current_revision(engine) == revisions()[-2]
-    assert not REPORT_LIST_INDEXES & index_names(engine, "reports")
-    assert snapshot(engine) == before
+    assert OPT_OUTS not in inspect(engine).get_table_names()
+    assert not set(COST_COLUMNS) & {c["name"] for c in inspect(engine).get_columns("outbound_messages")}
+    assert snapshot(engine) == {name: rows for name, rows in before.items() if name != OPT_OUTS}
 
     upgrade_to_head(bare_database)
     assert current_revision(engine) == head_revision()
     assert schema_diff(engine) == []
-    assert snapshot(engine) == before
+    assert snapshot(engine) == {**before, OPT_OUTS: []}  # the opt-outs went with the table
+    assert costs(engine) == [(1, "GSM-7")] * 30
 
 
 def test_upgrade_to_head_twice_changes_nothing(bare_database, engine):

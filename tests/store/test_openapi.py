@@ -43,7 +43,7 @@ def test_api_conforms_to_its_openapi_document(client, rt, run_jobs):
     run_jobs()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", client.application)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12
+    assert len(operations) == 13
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.gsm7 import GSM7_BASIC, GSM7_EXTENSION, clean_text, is_gsm7, segments, septets, to_gsm7
+from gateway.gsm7 import GSM7_BASIC, GSM7_EXTENSION, clean_text, encoding, is_gsm7, segments, septets, to_gsm7
 
 NOT_GSM = "ā"  # a-macron: a letter phones send that forces UCS-2
 EMOJI = "😀"  # outside the BMP: two UTF-16 code units
@@ -44,6 +44,20 @@ def test_alphabet_sizes():
 )
 def test_is_gsm7(text, expected):
     assert is_gsm7(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("", "GSM-7", id="empty"),
+        pytest.param("Ketik CEK 1234567890", "GSM-7", id="plain"),
+        pytest.param("^{}€", "GSM-7", id="extension-is-still-gsm7"),
+        pytest.param("“kutip”", "UCS-2", id="curly-quotes"),
+        pytest.param(EMOJI, "UCS-2", id="emoji"),
+    ],
+)
+def test_encoding_is_the_alphabet_segments_counts_in(text, expected):
+    assert encoding(text) == expected
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from gateway.parsers import (
     KINDS,
     MISSING_NUMBER,
     MISSING_TEXT,
+    OPT_IN,
+    OPT_OUT,
     PUBLIC,
     REPLY,
     REPORT,
@@ -135,6 +137,44 @@ def test_reply_aliases_and_separators(text, expected):
 )
 def test_help_keywords_alone(text):
     assert parse_command(text) == Command(HELP)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(case(alias) + end, Command(kind), id=f"{case.__name__}-{alias}-{end!r}")
+        for kind in (OPT_OUT, OPT_IN)
+        for alias in KEYWORDS[kind]
+        for case in (str.upper, str.lower, str.title)
+        for end in ("", " ", ".", " #", " !")
+    ]
+    + [
+        pytest.param("REG STOP", Command(OPT_OUT), id="reg-prefix-stop"),
+        pytest.param("reg#berhenti", Command(OPT_OUT), id="reg-prefix-glued"),
+        pytest.param("UNREG LAPOR", Command(OPT_OUT), id="unreg-service-name"),
+        pytest.param("stop 1708", Command(OPT_OUT), id="stop-short-code"),
+        pytest.param("berhenti kirim sms", Command(OPT_OUT), id="berhenti-short-words"),
+        pytest.param("  Mulai <spasi> ", Command(OPT_IN), id="mulai-spasi"),
+        pytest.param("REG START", Command(OPT_IN), id="reg-prefix-start"),
+        pytest.param("START lagi", Command(OPT_IN), id="start-short-words"),
+        # A complaint that opens with the word is a complaint, not an opt-out.
+        pytest.param(
+            "Stop pungli di kantor desa kami",
+            Command(REPORT, text="Stop pungli di kantor desa kami", explicit=False),
+            id="stop-opens-a-complaint",
+        ),
+        pytest.param(
+            "Mulai kemarin lampu jalan mati semua",
+            Command(REPORT, text="Mulai kemarin lampu jalan mati semua", explicit=False),
+            id="mulai-opens-a-complaint",
+        ),
+        # Whole words only.
+        pytest.param("STOPKONTAK", Command(HELP), id="stopkontak-is-a-word"),
+        pytest.param("mulailah", Command(HELP), id="mulailah-is-a-word"),
+    ],
+)
+def test_opt_out_and_opt_in_keywords(text, expected):
+    assert parse_command(text) == expected
 
 
 def _case(text, expected, label):

@@ -31,6 +31,8 @@ LONGEST = [
     pytest.param(replies.reply_missing_text(NO), (f"BALAS {NO}",), id="reply-missing-text"),
     pytest.param(replies.reply_recorded(NO), (f"CEK {NO}",), id="reply-recorded"),
     pytest.param(replies.throttled(), ("INFO",), id="throttled"),
+    pytest.param(replies.opted_out("17089"), ("MULAI", "17089"), id="opted-out"),
+    pytest.param(replies.opted_in("17089"), ("BERHENTI", "17089"), id="opted-in"),
 ]
 
 
