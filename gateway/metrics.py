@@ -56,6 +56,12 @@ MT_SEND_RETRIES = Counter(
     "MT send attempts that were retries (attempt 2 and later), by aggregator.",
     ["aggregator"],
 )
+SEND_RATE_WAITS = Counter(
+    "gateway_mt_send_rate_waits",
+    "Sends that had to wait for the aggregator's TPS cap or a shared 429 pause, by aggregator "
+    "and priority (reply, bulk).",
+    ["aggregator", "priority"],
+)
 SEND_LATENCY = Histogram(
     "gateway_mt_send_latency_seconds",
     "Time of one send request to the aggregator's API (any answer, timeouts included).",
