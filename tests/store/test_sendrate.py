@@ -17,11 +17,10 @@ from redis import Redis
 from gateway.models import OutboundMessage
 from gateway.queueing import enqueue_send
 from gateway.runtime import build_runtime
-from gateway.sendrate import MARGIN, WINDOW, SendRate, bulk_limit
+from gateway.sendrate import MARGIN, WINDOW, SendRate, bulk_limit, most_in_any_window
 from gateway.services.outbox import queue_message, send_batch, send_outbound
 from tests.conftest import TEST_REDIS_URL
 from tests.store.helpers import outbox, post_mo
-from tests.unit.test_sendrate import most_in_any_window
 from workers import jobs
 
 TO = "+6281234567890"

@@ -7,18 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.sendrate import MARGIN, WINDOW, LocalWindow, bulk_limit
-
-
-def most_in_any_window(times: list[float], window: float) -> int:
-    """The largest number of these times inside one closed span of `window` seconds."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] < t - window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+from gateway.sendrate import MARGIN, WINDOW, LocalWindow, bulk_limit, most_in_any_window
 
 
 class Clock:
