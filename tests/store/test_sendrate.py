@@ -138,10 +138,10 @@ def test_the_sweeper_puts_each_mt_back_on_its_own_queue(rt):
 def test_a_notice_that_finds_no_slot_is_handed_back_not_lost(rt, run_jobs, fake_aggregator):
     rt2 = _with(rt, generic_tps=2)
     jobs.use_runtime(rt2)
-    assert rt2.send_rate.acquire("generic") and rt2.send_rate.acquire("generic")  # replies: full
     (notice,) = _mts(rt, 1, "n", kind="NOTICE")
     enqueue_send(rt.queue, [notice], bulk=True)
-    run_jobs()  # waits 1 s at most, hands the send back to the bulk queue, then sends it
+    rt2.send_rate.pause("generic", 1.5)  # longer than a notice waits (BULK_MAX_WAIT)
+    run_jobs()  # waits 1 s, hands the send back to the bulk queue, then sends it
     assert [o.status for o in outbox(rt)] == ["ACCEPTED"]
     assert len(fake_aggregator.requests) == 1
 
