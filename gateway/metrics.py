@@ -123,7 +123,10 @@ class StateCollector:
 
     def _redis_metrics(self) -> list[Metric]:
         depth = GaugeMetricFamily("gateway_queue_depth", "Jobs waiting in the RQ queue.", labels=["queue"])
-        depth.add_metric([self.rt.queue.name], self.rt.queue.count)
+        # The bulk queue (notices) drains only when the main one is empty: its depth is how far
+        # notices are behind.
+        for queue in (self.rt.queue, self.rt.bulk_queue):
+            depth.add_metric([queue.name], queue.count)
         return [depth]
 
     def _database_metrics(self) -> list[Metric]:
