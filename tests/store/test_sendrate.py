@@ -12,6 +12,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from redis import Redis
 
 from gateway.models import OutboundMessage
@@ -20,7 +21,8 @@ from gateway.runtime import build_runtime
 from gateway.sendrate import MARGIN, WINDOW, SendRate, bulk_limit, most_in_any_window
 from gateway.services.outbox import queue_message, send_batch, send_outbound
 from tests.conftest import TEST_REDIS_URL
-from tests.store.helpers import outbox, post_mo
+from tests.store.admin_helpers import bearer, no_quiet_hours
+from tests.store.helpers import outbox, post_mo, reports
 from workers import jobs
 
 TO = "+6281234567890"
@@ -102,10 +104,13 @@ def test_a_429_to_one_worker_holds_the_others(rt, fake_aggregator):
     try:
         first, second = _mts(rt, 2, "p")
         fake_aggregator.answer_next((429, "slow down", {"Retry-After": "1"}))
+        waits = {"aggregator": "generic", "priority": "reply"}
+        before = REGISTRY.get_sample_value("gateway_mt_send_rate_waits_total", waits) or 0
         assert send_outbound(rt, first) == "retry"
         assert send_outbound(other, second) == "accepted"
         held = fake_aggregator.requests[1].at - fake_aggregator.requests[0].at
         assert held >= 0.95
+        assert REGISTRY.get_sample_value("gateway_mt_send_rate_waits_total", waits) == before + 1
     finally:
         other.engine.dispose()
 
@@ -200,3 +205,19 @@ def test_an_admin_retry_goes_back_on_its_own_queue(rt, kind, queue):
     assert requeue_failed(rt, oid) is True
     main, bulk = rt.queue.job_ids, rt.bulk_queue.job_ids
     assert (main, bulk) == (([], [f"out-{oid}"]) if queue == "bulk" else ([f"out-{oid}"], []))
+
+
+def test_an_admin_follow_up_waits_on_the_bulk_queue(client, rt, run_jobs, fake_aggregator):
+    no_quiet_hours(rt)
+    assert post_mo(client, "LAPOR lampu jalan mati di gang kami sejak seminggu").status_code == 202
+    run_jobs()
+    no = reports(rt)[0].tracking_no
+    resp = client.post(
+        f"/api/v1/reports/{no}/follow-ups", json={"text": "Petugas datang besok."}, headers=bearer(rt)
+    )
+    assert resp.status_code == 201
+    notice = outbox(rt)[-1]
+    assert notice.kind == "NOTICE"
+    assert (rt.queue.job_ids, rt.bulk_queue.job_ids) == ([], [f"out-{notice.id}"])
+    run_jobs()
+    assert outbox(rt)[-1].status == "ACCEPTED"
