@@ -136,6 +136,7 @@ class SendRate:
         self.redis_now = redis_now  # tests: a controlled clock for the script (microseconds)
         self._script = redis.register_script(_ADMIT)
         self._local: dict[str, LocalWindow] = {}
+        self._lock = threading.Lock()
         self._degraded = False
 
     def acquire(self, aggregator: str, bulk: bool = False, max_wait: float = 30.0) -> bool:
@@ -198,9 +199,10 @@ class SendRate:
         return self._window(aggregator).admit(share)
 
     def _window(self, aggregator: str) -> LocalWindow:
-        if aggregator not in self._local:
-            self._local[aggregator] = LocalWindow(self.clock)
-        return self._local[aggregator]
+        with self._lock:  # the sender's threads may ask for a new aggregator's window at once
+            if aggregator not in self._local:
+                self._local[aggregator] = LocalWindow(self.clock)
+            return self._local[aggregator]
 
 
 def _window_key(aggregator: str) -> str:
