@@ -17,8 +17,9 @@ from collections.abc import Callable
 class LeanAggregator:
     """Serves POST <any path> on 127.0.0.1:<port>; `url` is what the gateway posts to."""
 
-    def __init__(self, on_send: Callable[[dict], tuple[int, str]]):
+    def __init__(self, on_send: Callable[[dict], tuple[int, str]], latency: float = 0.0):
         self.on_send = on_send
+        self.latency = latency  # seconds before each answer: a send API across the internet
         self.loop = asyncio.new_event_loop()
         self.port = 0
         ready = threading.Event()
@@ -51,6 +52,8 @@ class LeanAggregator:
                         length = int(value)
                 body = await reader.readexactly(length) if length else b""
                 status, text = self.on_send(json.loads(body) if body else {})
+                if self.latency:
+                    await asyncio.sleep(self.latency)  # other connections are served meanwhile
                 out = text.encode()
                 writer.write(
                     b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"

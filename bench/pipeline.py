@@ -9,8 +9,17 @@ and 3:
 - load: MOs offered at each of --rates per second for --seconds each; per rate, the
   throughput achieved (replies/s) and the MO post -> reply latency p50 and p99.
 
+Issue 15's scenarios (`--scenario`), with the aggregator answering after --latency-ms:
+- tps-cap: GATEWAY_GENERIC_TPS=--tps and an aggregator that answers 429 to any request over
+  --tps in the trailing second; a burst of --burst MOs: the most sends the aggregator saw in
+  any 1 s window, and how many 429s it gave;
+- priority: --notices notices queued (on the bulk queue, as the gateway queues them) at
+  --tps, then one MO: how long until its reply reached the aggregator.
+
     .venv/bin/python bench/pipeline.py [--db sqlite|postgres] [--burst 2000] \\
-        [--rates 100,200,400,600,800] [--seconds 8] [--json PATH]
+        [--rates 100,200,400,600,800] [--seconds 8] [--latency-ms 0] [--json PATH]
+    .venv/bin/python bench/pipeline.py --scenario tps-cap --tps 50 --burst 2000
+    .venv/bin/python bench/pipeline.py --scenario priority --tps 50 --notices 5000
 
 The clients are separate processes with a raw-socket HTTP client (bench/receiver.py's), so
 the load generator's GIL is not what is measured; the aggregator runs in this process.
@@ -37,6 +46,7 @@ from redis import Redis  # noqa: E402
 from bench.lean_aggregator import LeanAggregator  # noqa: E402
 from bench.receiver import TOKEN, Connection, map_in_processes, reset_database, write_json  # noqa: E402
 from gateway.migrate import upgrade_to_head  # noqa: E402
+from gateway.sendrate import most_in_any_window  # noqa: E402
 from tests.support.processes import start_gateway, wait_until  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
@@ -47,15 +57,25 @@ SETTLE_TIMEOUT = 120.0  # seconds to wait for the last replies of a phase
 
 class Arrivals:
     """The time (time.monotonic, which is system-wide) each reply reached the aggregator,
-    by destination number."""
+    by destination number; with `tps`, an aggregator that enforces its rate: a request over
+    `tps` in the trailing second is answered 429 (counted in `throttled`)."""
 
-    def __init__(self):
+    def __init__(self, tps: int = 0):
         self.at: dict[str, float] = {}
+        self.times: list[float] = []  # every request that reached it
+        self.tps = tps
+        self.throttled = 0
         self.lock = threading.Lock()
 
     def __call__(self, body: dict) -> tuple[int, str]:
         with self.lock:
-            self.at.setdefault(body["to"], time.monotonic())
+            now = time.monotonic()
+            recent = self.times[-self.tps :] if self.tps else []
+            self.times.append(now)
+            if self.tps and len(recent) == self.tps and recent[0] > now - 1.0:
+                self.throttled += 1
+                return (429, '{"error": "throttled"}')
+            self.at.setdefault(body["to"], now)
             n = len(self.at)
         return (200, json.dumps({"id": f"agg-{body['id']}-{n}"}))
 
@@ -158,6 +178,62 @@ def run_load(port: int, arrivals: Arrivals, rate: float, seconds: float, first: 
     }
 
 
+def run_tps_cap(port: int, arrivals: Arrivals, n: int, clients: int) -> dict:
+    """A burst under the cap: what the aggregator saw in its busiest second, and its 429s."""
+    burst = run_burst(port, arrivals, n, clients)
+    with arrivals.lock:
+        busiest = most_in_any_window(arrivals.times, 1.0)
+    return {**burst, "tps": arrivals.tps, "max_in_any_1s": busiest, "throttled_429": arrivals.throttled}
+
+
+def queue_notices(db_url: str, queue_name: str, n: int) -> None:
+    """n notices in the outbox and their send jobs on the bulk queue, as the gateway's own
+    notices are queued (follow-ups, SLA closings), to numbers no MO comes from."""
+    from rq import Queue
+    from sqlalchemy import insert, select
+
+    from gateway.db import make_engine
+    from gateway.models import OutboundMessage
+    from gateway.queueing import enqueue_send
+
+    engine = make_engine(db_url)
+    rows = [
+        {
+            "dedupe_key": f"bench-notice:{i}",
+            "kind": "NOTICE",
+            "aggregator": "generic",
+            "msisdn": f"+62819{i:08d}",
+            "sender": "1708",
+            "text": f"LAPOR! Laporan {i} Ditindaklanjuti. Ketik CEK {i} untuk status.",
+        }
+        for i in range(n)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(OutboundMessage), rows)
+        ids = list(conn.scalars(select(OutboundMessage.id).where(OutboundMessage.kind == "NOTICE")))
+    engine.dispose()
+    enqueue_send(Queue(queue_name, connection=Redis.from_url(REDIS_URL)), ids, bulk=True)
+
+
+def run_priority(port: int, arrivals: Arrivals, db_url: str, queue_name: str, notices: int) -> dict:
+    """Notices queued and going out at the capped rate, then one MO: its reply's latency."""
+    queue_notices(db_url, queue_name, notices)
+    wait_until(lambda: len(arrivals.times) >= min(20, notices), timeout=60, interval=0.01)
+    conn = Connection(port)
+    sent = post_until_accepted(conn, 0, "priority")
+    conn.close()
+    wait_until(lambda: arrivals.count([e164(0)]) == 1, timeout=SETTLE_TIMEOUT, interval=0.01)
+    with arrivals.lock:
+        reply_at = arrivals.at[e164(0)]
+        before = sum(1 for t in arrivals.times if t < reply_at)
+    return {
+        "notices": notices,
+        "tps": arrivals.tps,
+        "reply_ms": (reply_at - sent) * 1000,
+        "sends_before": before,
+    }
+
+
 def prepare_database(db: str, tmp: Path) -> str:
     """A fresh, empty store; its URL."""
     if db == "postgres":
@@ -170,9 +246,24 @@ def prepare_database(db: str, tmp: Path) -> str:
 
 def print_table(result: dict, overrides: str) -> None:
     """The figures, one line each."""
+    print(
+        f"\npipeline on {result['db']}, aggregator answering after {result['latency_ms']:g} ms ({overrides})"
+    )
+    if "tps_cap" in result:
+        r = result["tps_cap"]
+        print(f"TPS cap {r['tps']}, burst of {r['n']} MO:")
+        print(f"  max sends in any 1 s window {r['max_in_any_1s']}")
+        print(f"  429s from the aggregator {r['throttled_429']}")
+        print(f"  MO -> reply at aggregator/s {r['e2e_per_s']:.0f}, lost {r['lost']}")
+        return
+    if "priority" in result:
+        r = result["priority"]
+        print(f"{r['notices']} notices queued at TPS {r['tps']}, then one MO:")
+        print(f"  its reply reached the aggregator after {r['reply_ms']:.0f} ms")
+        print(f"  ({r['sends_before']} requests reached it before)")
+        return
     burst = result["burst"]
     n = burst["n"]
-    print(f"\npipeline on {result['db']}, `make run` defaults ({overrides})")
     print(f"{'figure':<48} {'value':>10}")
     print(f"{f'burst of {n}: MO accepted/s':<48} {burst['accept_per_s']:>10.0f}")
     print(f"{f'burst of {n}: MO -> reply at aggregator/s':<48} {burst['e2e_per_s']:>10.0f}")
@@ -193,6 +284,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=8.0, help="per offered rate")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--env", action="append", default=[], metavar="VAR=VALUE", help="extra gateway setting")
+    p.add_argument("--scenario", choices=["throughput", "tps-cap", "priority"], default="throughput")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="the aggregator answers after this")
+    p.add_argument("--tps", type=int, default=50, help="GATEWAY_GENERIC_TPS for tps-cap and priority")
+    p.add_argument("--notices", type=int, default=5000, help="notices queued for priority")
     args = p.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r]
     if not (0 < args.burst <= 20000 and all(0 < r <= 2000 for r in rates) and 0 < args.seconds <= 60):
@@ -202,8 +297,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     db_url = prepare_database(args.db, tmp)
     Redis.from_url(REDIS_URL).flushdb()
-    arrivals = Arrivals()
-    fake = LeanAggregator(on_send=arrivals)
+    capped = args.scenario != "throughput"
+    arrivals = Arrivals(tps=args.tps if capped else 0)
+    fake = LeanAggregator(on_send=arrivals, latency=args.latency_ms / 1000)
     env = {
         "REDIS_URL": REDIS_URL,
         "DATABASE_URL": db_url,
@@ -213,17 +309,24 @@ def main() -> int:
         "GATEWAY_GENERIC_SEND_TOKEN": "bench",
         "GATEWAY_FLOOD_LIMIT": "1000000",
         "GATEWAY_QUEUE": "bench-pipeline",
+        **({"GATEWAY_GENERIC_TPS": str(args.tps)} if capped else {}),
         **dict(kv.split("=", 1) for kv in args.env),
     }
     gw = start_gateway(tmp, env)
     port = int(gw.url.rsplit(":", 1)[1])
+    result = {"db": args.db, "latency_ms": args.latency_ms, "seconds": args.seconds, "load": []}
     try:
-        burst = run_burst(port, arrivals, args.burst, args.concurrency)
-        result = {"db": args.db, "seconds": args.seconds, "burst": burst, "load": []}
-        first = args.burst
-        for rate in rates:
-            result["load"].append(run_load(port, arrivals, rate, args.seconds, first))
-            first += int(rate * args.seconds)
+        if args.scenario == "tps-cap":
+            result["tps_cap"] = result["burst"] = run_tps_cap(port, arrivals, args.burst, args.concurrency)
+        elif args.scenario == "priority":
+            result["priority"] = run_priority(port, arrivals, db_url, env["GATEWAY_QUEUE"], args.notices)
+            result["burst"] = {"lost": 0}
+        else:
+            result["burst"] = run_burst(port, arrivals, args.burst, args.concurrency)
+            first = args.burst
+            for rate in rates:
+                result["load"].append(run_load(port, arrivals, rate, args.seconds, first))
+                first += int(rate * args.seconds)
     finally:
         gw.stop()
         fake.close()

@@ -75,6 +75,11 @@ class Settings:
     kannel_username: str = field(default="", metadata={"env": "GATEWAY_KANNEL_USERNAME"})
     kannel_password: str = field(default="", metadata={"env": "GATEWAY_KANNEL_PASSWORD"})
     kannel_smsc: str = field(default="", metadata={"env": "GATEWAY_KANNEL_SMSC"})
+    # Each aggregator's send-rate cap in requests per second, shared by every worker
+    # (gateway.sendrate). 0: no cap of our own (the aggregator's 429s still pause everyone):
+    # the contract's rate is not something the gateway can guess, and Kannel queues itself.
+    generic_tps: int = field(default=0, metadata={"env": "GATEWAY_GENERIC_TPS"})
+    kannel_tps: int = field(default=0, metadata={"env": "GATEWAY_KANNEL_TPS"})
     # Complaint handlers (issue #4): notices, SLA clock, complaint-system link.
     timezone: str = field(default="Asia/Jakarta", metadata={"env": "GATEWAY_TIMEZONE"})
     quiet_hours_start: str = field(default="21:00", metadata={"env": "GATEWAY_QUIET_HOURS_START"})
@@ -90,6 +95,10 @@ class Settings:
     # Logs (gateway.logconfig): the least level printed, and `text` or `json` lines.
     log_level: str = field(default="INFO", metadata={"env": "GATEWAY_LOG_LEVEL"})
     log_format: str = field(default="text", metadata={"env": "GATEWAY_LOG_FORMAT"})
+
+    def send_caps(self) -> dict[str, int]:
+        """Each aggregator's TPS cap (GATEWAY_<NAME>_TPS), by aggregator name; 0 is no cap."""
+        return {"generic": self.generic_tps, "kannel": self.kannel_tps}
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed, validated again (tests use it for overrides)."""
@@ -157,6 +166,8 @@ def validate(s: Settings) -> Settings:
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
     _require(1 <= s.drain_batch <= 1000, "GATEWAY_DRAIN_BATCH", "must be between 1 and 1000")
     _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")
+    for var, tps in (("GATEWAY_GENERIC_TPS", s.generic_tps), ("GATEWAY_KANNEL_TPS", s.kannel_tps)):
+        _require(0 <= tps <= 100000, var, "must be between 0 (no cap) and 100000 sends per second")
     _require(s.job_timeout >= 2, "GATEWAY_JOB_TIMEOUT", "must be at least 2 (seconds)")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
     _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")

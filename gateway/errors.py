@@ -26,10 +26,14 @@ class InvalidNumber(GatewayError):
 
 class SendError(GatewayError):
     """An outbound send failed. `retryable` says whether trying again can help;
-    `retry_after` is the aggregator's own hint in seconds, when it gave one."""
+    `retry_after` is the aggregator's own hint in seconds, when it gave one; `throttled`: the
+    aggregator said we send too fast (429 or its own code), so every worker pauses."""
 
-    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None):
+    def __init__(
+        self, reason: str, retryable: bool, retry_after: float | None = None, throttled: bool = False
+    ):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.throttled = throttled

@@ -56,6 +56,12 @@ MT_SEND_RETRIES = Counter(
     "MT send attempts that were retries (attempt 2 and later), by aggregator.",
     ["aggregator"],
 )
+SEND_RATE_WAITS = Counter(
+    "gateway_mt_send_rate_waits",
+    "Sends that had to wait for the aggregator's TPS cap or a shared 429 pause, by aggregator "
+    "and priority (reply, bulk).",
+    ["aggregator", "priority"],
+)
 SEND_LATENCY = Histogram(
     "gateway_mt_send_latency_seconds",
     "Time of one send request to the aggregator's API (any answer, timeouts included).",
@@ -117,7 +123,10 @@ class StateCollector:
 
     def _redis_metrics(self) -> list[Metric]:
         depth = GaugeMetricFamily("gateway_queue_depth", "Jobs waiting in the RQ queue.", labels=["queue"])
-        depth.add_metric([self.rt.queue.name], self.rt.queue.count)
+        # The bulk queue (notices) drains only when the main one is empty: its depth is how far
+        # notices are behind.
+        for queue in (self.rt.queue, self.rt.bulk_queue):
+            depth.add_metric([queue.name], queue.count)
         return [depth]
 
     def _database_metrics(self) -> list[Metric]:

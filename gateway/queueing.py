@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.utils import utcparse
 
 log = logging.getLogger("gateway.queue")
@@ -31,6 +31,7 @@ BELL_TTL = 10
 # pending MOs starts at least BELL_QUIET after its clear (gateway.services.drain), so after
 # the spell ended, when every MO stored in it is committed.
 BELL_QUIET = 0.02
+BULK_SUFFIX = "-bulk"
 
 
 def bell_key(queue: Queue) -> str:
@@ -79,8 +80,20 @@ def enqueue_drain(queue: Queue) -> None:
     queue.enqueue_many([Queue.prepare_data(DRAIN_INBOUND, result_ttl=0, failure_ttl=86400)])
 
 
-def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0) -> bool:
-    """Enqueue send attempts, now or after `delay` seconds (needs a worker --with-scheduler)."""
+def bulk_queue(queue: Queue) -> Queue:
+    """The queue of bulk sends (notices: follow-ups, SLA closings, USSD hand-offs, admin
+    replies), `<GATEWAY_QUEUE>-bulk`. Every worker listens on it after the main queue (RQ
+    takes queues in the order given), so a citizen's reply never waits behind a campaign."""
+    name = f"{queue.name}{BULK_SUFFIX}"
+    return Queue(name, connection=queue.connection, default_timeout=queue._default_timeout)
+
+
+def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0, bulk: bool = False) -> bool:
+    """Enqueue send attempts, now or after `delay` seconds (needs a worker --with-scheduler),
+    one MT per job; `bulk` (notices) on the bulk queue, so a worker goes back to the main
+    queue after every one."""
+    if bulk:
+        queue = bulk_queue(queue)
     if delay > 0:
         try:
             for oid in outbound_ids:
@@ -115,7 +128,8 @@ def job_is_live(
 
 
 def not_in_flight(queue: Queue, prefix: str, ids: list[int], job_timeout: float) -> list[int]:
-    """The ids whose job is not live in Redis (finished, failed, abandoned, or lost with Redis)."""
+    """The ids whose job is not live in Redis (finished, failed, abandoned, or lost with Redis),
+    `queue` being the one their jobs are put on."""
     with queue.connection.pipeline() as p:
         for i in ids:
             p.hmget(f"rq:job:{prefix}-{i}", "status", "started_at")
@@ -131,21 +145,28 @@ def not_in_flight(queue: Queue, prefix: str, ids: list[int], job_timeout: float)
 
 
 def requeue_unfinished(
-    queue: Queue, inbound_ids: list[int], outbound_ids: list[int], job_timeout: float
+    queue: Queue,
+    inbound_ids: list[int],
+    outbound_ids: list[int],
+    job_timeout: float,
+    bulk_ids: list[int] = (),
 ) -> tuple[int, int]:
     """The sweeper's enqueue: a drain job if MOs are pending, a send job for each MT that has
-    no live job. Returns (pending MOs seen, sends enqueued)."""
+    no live job, on its own queue (`bulk_ids`, notices, on the bulk one). Returns (pending
+    MOs seen, sends enqueued)."""
     try:
         if inbound_ids:
             # Unconditional: the pending rows prove no drain reached them (a dead worker's,
             # or one lost with Redis). A second drain at the same time is harmless.
             enqueue_drain(queue)
         outbound = not_in_flight(queue, "out", outbound_ids, job_timeout)
+        bulk = not_in_flight(bulk_queue(queue), "out", list(bulk_ids), job_timeout)
     except RedisError as exc:
         log.warning("sweeper cannot reach Redis: %s", exc)
         return 0, 0
     enqueue_send(queue, outbound)
-    return len(inbound_ids), len(outbound)
+    enqueue_send(queue, bulk, bulk=True)
+    return len(inbound_ids), len(outbound) + len(bulk)
 
 
 def _enqueue_many(queue: Queue, func: str, prefix: str, ids: list[int]) -> bool:
@@ -153,9 +174,18 @@ def _enqueue_many(queue: Queue, func: str, prefix: str, ids: list[int]) -> bool:
         return True
     try:
         # The job id is the cheap idempotency guard; the database's unique keys are the real one.
-        jobs = [Queue.prepare_data(func, args=(i,), job_id=f"{prefix}-{i}", result_ttl=0) for i in ids]
+        jobs = [Queue.prepare_data(func, args=(i,), job_id=_job_id(prefix, i), result_ttl=0) for i in ids]
         queue.enqueue_many(jobs)
         return True
     except RedisError as exc:
         log.warning("could not enqueue %d %s job(s), the sweeper will: %s", len(ids), prefix, exc)
         return False
+
+
+def _job_id(prefix: str, i: int) -> str:
+    """`<prefix>-<id>`, or `<prefix>-<id>-again` when the job running now is that one (a send
+    handed back to the queue by its own job, e.g. a notice that found no send-rate slot):
+    RQ deletes a finished job's hash (result_ttl=0), so re-using its id would lose the new one."""
+    job_id = f"{prefix}-{i}"
+    current = get_current_job()
+    return f"{job_id}-again" if current is not None and current.id == job_id else job_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from rq import Queue
@@ -14,8 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from gateway.db import make_engine, make_sessionmaker
-from gateway.queueing import Doorbell
+from gateway.queueing import Doorbell, bulk_queue
 from gateway.sender import Sender
+
+if TYPE_CHECKING:
+    from gateway.sendrate import SendRate
 
 
 @dataclass
@@ -25,8 +29,10 @@ class Runtime:
     sessions: sessionmaker[Session]
     redis: Redis
     queue: Queue
+    bulk_queue: Queue  # notices: taken by every worker only when `queue` is empty
     doorbell: Doorbell
     sender: Sender
+    send_rate: SendRate
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -39,6 +45,8 @@ def build_runtime(settings: Settings) -> Runtime:
     """Connect to the database and Redis (lazily: nothing is dialled until first use). The
     schema must exist already (`alembic upgrade head`, before any process starts: /readyz
     answers 503 until it is at the latest revision)."""
+    from gateway.sendrate import SendRate  # its metrics import services, which import this module
+
     engine = make_engine(settings.database_url)
     # Short socket timeouts: a receiver must not hang on a dead Redis (it answers 2xx from
     # the database and lets the sweeper enqueue later).
@@ -51,6 +59,8 @@ def build_runtime(settings: Settings) -> Runtime:
         sessions=make_sessionmaker(engine),
         redis=redis,
         queue=queue,
+        bulk_queue=bulk_queue(queue),
         doorbell=Doorbell(queue),
         sender=Sender(settings.send_timeout, settings.send_concurrency),
+        send_rate=SendRate(redis, settings.send_caps()),
     )

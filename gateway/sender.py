@@ -59,6 +59,7 @@ class Sender:
         keep_going: Callable[[], bool] = lambda: True,
         observe: Callable[[int, float], None] = lambda i, seconds: None,
         cids: list[str] | None = None,
+        pace: Callable[[int], bool] = lambda i: True,
     ) -> list[str | Exception | None]:
         """Make the requests, up to `concurrency` at once (an aggregator's latency, not our
         CPU, is what limits sends); `read(i, response)` turns request i's answer into the
@@ -71,7 +72,8 @@ class Sender:
         not yet started are not made: None, so at most one timeout per lane is waited out.
         `observe(i, seconds)` is told how long request i took, whatever its answer. `cids`:
         each request's correlation id, for what is logged while it is made (in a thread of
-        the pool too)."""
+        the pool too). `pace(i)` is asked right before request i is made (the aggregator's
+        send-rate cap: it may wait); False leaves it and the rest of its lane not made."""
         by_lane: dict[str, list[int]] = {}
         for i, lane in enumerate(lanes if lanes is not None else map(str, range(len(reqs)))):
             by_lane.setdefault(lane, []).append(i)
@@ -88,7 +90,7 @@ class Sender:
 
         def run(indices: list[int]) -> None:
             for i in indices:
-                if trouble.is_set() or not keep_going():
+                if trouble.is_set() or not keep_going() or not pace(i):
                     return
                 try:
                     with correlation(cids[i] if cids is not None else current_correlation()):

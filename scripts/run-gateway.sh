@@ -80,7 +80,7 @@ gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
   --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app &
 # -c workers.rqconfig: RQ's own lines in the same log format (DICT_CONFIG).
 supervise rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
-  -c workers.rqconfig --url "$REDIS_URL" "$GATEWAY_QUEUE" &
+  -c workers.rqconfig --url "$REDIS_URL" "$GATEWAY_QUEUE" "$GATEWAY_QUEUE-bulk" &
 supervise rq cron -c workers.rqconfig --url "$REDIS_URL" workers/cron.py &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"
 wait -n

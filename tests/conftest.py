@@ -121,7 +121,7 @@ def run_jobs(rt):
     moved to the queue by the worker's scheduler when `with_scheduler` is asked for."""
 
     def run(with_scheduler: bool = False) -> None:
-        worker = SimpleWorker([rt.queue], connection=rt.redis)
+        worker = SimpleWorker([rt.queue, rt.bulk_queue], connection=rt.redis)
         worker.work(burst=True, with_scheduler=with_scheduler)
 
     return run

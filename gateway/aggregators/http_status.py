@@ -21,5 +21,8 @@ def classify_http_failure(resp: SendResponse) -> SendError:
     retryable = resp.status_code == 429 or resp.status_code >= 500
     snippet = redact_numbers(" ".join(resp.text.split()))[:120]
     return SendError(
-        f"HTTP {resp.status_code}: {snippet}", retryable=retryable, retry_after=retry_after_seconds(resp)
+        f"HTTP {resp.status_code}: {snippet}",
+        retryable=retryable,
+        retry_after=retry_after_seconds(resp),
+        throttled=resp.status_code == 429,
     )

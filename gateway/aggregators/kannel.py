@@ -205,7 +205,11 @@ class Kannel(Aggregator):
             or any(word in text.lower() for word in RETRYABLE_WORDS)
         )
         retry_after = retry_after_seconds(resp)
-        raise SendError(reason, retryable=retryable, retry_after=retry_after if retryable else None)
+        # 429, or Kannel's own "queue full" answer (its store is over max-messages): too fast.
+        throttled = resp.status_code == 429 or "queue" in text.lower()
+        raise SendError(
+            reason, retryable=retryable, retry_after=retry_after if retryable else None, throttled=throttled
+        )
 
     def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
         """202 with an empty body (the sms-service has max-messages = 0: no SMS is sent back)."""

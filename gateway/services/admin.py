@@ -275,7 +275,7 @@ def _record(
 def after_commit(rt: Runtime, event: ReportEvent, out: OutboundMessage) -> dict:
     """Enqueue the notice (delayed through quiet hours) and describe what was done."""
     delay = notices.enqueue_delay(out)
-    enqueue_send(rt.queue, [out.id], delay=delay)  # if Redis is down, the sweeper sends it
+    enqueue_send(rt.queue, [out.id], delay=delay, bulk=True)  # if Redis is down, the sweeper sends it
     # Ids and the actor's token name only: never the number or the texts.
     notices.log_queued(out, f"report event {event.id} {event.kind} by {event.actor}")
     return {

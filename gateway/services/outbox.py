@@ -91,6 +91,7 @@ class _Claimed:
     aggregator: Aggregator
     sms: OutboundSMS
     cid: str  # its correlation id (gateway.logconfig)
+    bulk: bool  # a notice: second to replies for the send-rate cap (gateway.sendrate)
 
 
 def send_outbound(rt: Runtime, outbound_id: int) -> str:
@@ -117,10 +118,33 @@ def send_batch(
             outcomes.update(dict.fromkeys(chunk, "handed-off"))
         else:
             retries += _send_chunk_guarded(rt, chunk, out_of_time, outcomes)
-    enqueue_send(rt.queue, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
+    enqueue_sends(rt, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
     for oid, delay in retries:
-        enqueue_send(rt.queue, [oid], delay=delay)
+        enqueue_sends(rt, [oid], delay=delay)
     return outcomes
+
+
+def notice_ids(rt: Runtime, outbound_ids: list[int]) -> list[int]:
+    """Those of these MTs that are notices (bulk sends, on the bulk queue)."""
+    if not outbound_ids:
+        return []
+    with rt.transaction() as s:
+        return list(
+            s.scalars(
+                select(OutboundMessage.id).where(
+                    OutboundMessage.id.in_(outbound_ids), OutboundMessage.kind == "NOTICE"
+                )
+            )
+        )
+
+
+def enqueue_sends(rt: Runtime, outbound_ids: list[int], delay: float = 0.0) -> None:
+    """Enqueue send jobs for these MTs, each on its own queue (notices on the bulk one)."""
+    if not outbound_ids:
+        return
+    bulk = set(notice_ids(rt, outbound_ids))
+    enqueue_send(rt.queue, [i for i in outbound_ids if i not in bulk], delay=delay)
+    enqueue_send(rt.queue, sorted(bulk), delay=delay, bulk=True)
 
 
 def _send_chunk_guarded(
@@ -162,16 +186,40 @@ def _send_chunk(
     sendable = [(c, req) for c, req in zip(claimed, built, strict=True) if not isinstance(req, Exception)]
     answers = rt.sender.submit_many(
         [req for _, req in sendable],
-        read=lambda i, response: sendable[i][0].aggregator.read_send_response(response) or "",
+        read=lambda i, response: _read(rt, sendable[i][0], response),
         lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
         observe=lambda i, seconds: SEND_LATENCY.labels(sendable[i][0].aggregator.name).observe(seconds),
         cids=[c.cid for c, _ in sendable],
+        pace=lambda i: _pace(rt, sendable[i][0], out_of_time),
     )
     results = dict(zip([c.id for c, _ in sendable], answers, strict=True))
     return _record_each(
         rt, [(c, results.get(c.id, req)) for c, req in zip(claimed, built, strict=True)], outcomes
     )
+
+
+# The longest a send waits for the TPS cap before it is handed off to a send job: a notice
+# briefly (its worker goes back to the main queue, where replies wait), a reply longer.
+BULK_MAX_WAIT = 1.0
+REPLY_MAX_WAIT = 10.0
+
+
+def _pace(rt: Runtime, c: _Claimed, out_of_time: Callable[[], bool]) -> bool:
+    """Right before the request: wait for a slot under the aggregator's TPS cap (and any
+    shared 429 pause); False to hand the send off instead of waiting longer."""
+    max_wait = BULK_MAX_WAIT if c.bulk else REPLY_MAX_WAIT
+    return rt.send_rate.acquire(c.aggregator.name, bulk=c.bulk, max_wait=max_wait) and not out_of_time()
+
+
+def _read(rt: Runtime, c: _Claimed, response) -> str:
+    """The aggregator's id for this answer; a throttling answer first pauses every worker."""
+    try:
+        return c.aggregator.read_send_response(response) or ""
+    except SendError as exc:
+        if exc.throttled:
+            rt.send_rate.pause(c.aggregator.name, exc.retry_after)
+        raise
 
 
 def _record_each(
@@ -265,7 +313,9 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
             out.status, out.attempts = "SENDING", out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
             cid = mt_correlation(out.id, out.inbound_id)
-            claimed.append(_Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms, cid))
+            claimed.append(
+                _Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms, cid, out.kind == "NOTICE")
+            )
     for name in set_aside:  # counted once committed
         count_send(name, "quarantined", 0)
     return claimed
@@ -511,5 +561,5 @@ def requeue_failed(rt: Runtime, outbound_id: int) -> bool | None:
         if out.status != "FAILED":
             return False
         out.status, out.attempts, out.next_attempt_at = "QUEUED", 0, utcnow()
-    enqueue_send(rt.queue, [outbound_id])
+    enqueue_sends(rt, [outbound_id])
     return True

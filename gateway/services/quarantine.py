@@ -366,9 +366,9 @@ def _enqueue_drain(rt: Runtime, _ref: str) -> None:
 
 
 def _enqueue_send(rt: Runtime, ref: str) -> None:
-    from gateway.queueing import enqueue_send
+    from gateway.services.outbox import enqueue_sends  # outbox imports this module
 
-    enqueue_send(rt.queue, [int(ref)])
+    enqueue_sends(rt, [int(ref)])  # on its own queue: notices on the bulk one
 
 
 def _enqueue_dlr(rt: Runtime, ref: str) -> None:

@@ -169,6 +169,6 @@ def _close_if_due(rt: Runtime, rules: Rules, report_id: int, now: datetime) -> s
         text = notices.closing_notice(report.tracking_no, rules.close_days, rt.settings.short_code)
         out = notices.queue_notice(s, rt, report, f"notice:{event.id}", text, now=now)
         tracking_no = report.tracking_no
-    enqueue_send(rt.queue, [out.id], delay=notices.enqueue_delay(out))
+    enqueue_send(rt.queue, [out.id], delay=notices.enqueue_delay(out), bulk=True)
     notices.log_queued(out, f"SLA clock closed report {tracking_no}")
     return tracking_no

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from gateway.models import INBOUND_PENDING, InboundMessage, OutboundMessage, utcnow
 from gateway.queueing import requeue_unfinished
 from gateway.runtime import Runtime
+from gateway.services.outbox import notice_ids
 
 log = logging.getLogger("gateway.sweeper")
 BATCH = 500
@@ -65,7 +66,15 @@ def sweep(rt: Runtime) -> SweepResult:
         )
     outbound_ids = sorted(set(due_ids) | set(stuck_ids))
     unstuck = len(stuck_ids)
-    inbound, outbound = requeue_unfinished(rt.queue, inbound_ids, outbound_ids, settings.job_timeout)
+    # Each MT back onto its own queue: notices on the bulk one, behind every reply.
+    bulk = set(notice_ids(rt, outbound_ids))
+    inbound, outbound = requeue_unfinished(
+        rt.queue,
+        inbound_ids,
+        [i for i in outbound_ids if i not in bulk],
+        settings.job_timeout,
+        bulk_ids=sorted(bulk),
+    )
     result = SweepResult(inbound, outbound, unstuck)
     if inbound_ids or outbound_ids or unstuck:
         log.warning("sweeper re-enqueued %s", result)

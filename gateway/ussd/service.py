@@ -139,7 +139,7 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_key: str) -> str:
         out = queue_message(s, rt, notice_key, msisdn, text, kind="NOTICE")
         send_id = out.id if out.status == "QUEUED" else None
     if send_id is not None:
-        enqueue_send(rt.queue, [send_id])
+        enqueue_send(rt.queue, [send_id], bulk=True)
     log.info(
         "USSD session %s ended with an unsent draft; SMS %s to %s",
         owner,

@@ -159,6 +159,8 @@ def _fill_state(rt) -> None:
             s.add(WebhookDelivery(event_id=f"e-{i}", event_type="report.created", body="{}", status=status))
     for _ in range(3):
         rt.queue.enqueue("workers.jobs.no_such_job")
+    for _ in range(2):
+        rt.bulk_queue.enqueue("workers.jobs.no_such_job")
 
 
 def test_scrape_time_gauges_read_the_database_and_redis(rt):
@@ -171,6 +173,7 @@ def test_scrape_time_gauges_read_the_database_and_redis(rt):
     assert gauge("gateway_up", dependency="database") == 1
     assert gauge("gateway_up", dependency="redis") == 1
     assert gauge("gateway_queue_depth", queue=rt.settings.queue_name) == 3
+    assert gauge("gateway_queue_depth", queue=f"{rt.settings.queue_name}-bulk") == 2
     assert 120 <= gauge("gateway_oldest_pending_mo_age_seconds") < 150
     assert 300 <= gauge("gateway_oldest_queued_mt_age_seconds") < 330
     assert gauge("gateway_webhook_backlog") == 3
@@ -191,7 +194,11 @@ def test_gauges_are_zero_when_nothing_waits(rt):
 
 def _dead_redis():
     redis = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1, socket_timeout=1)
-    return {"redis": redis, "queue": Queue("gateway", connection=redis)}
+    return {
+        "redis": redis,
+        "queue": Queue("gateway", connection=redis),
+        "bulk_queue": Queue("gateway-bulk", connection=redis),
+    }
 
 
 def _dead_database():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class Recorded:
     path: str
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (send-rate tests)
 
     def json(self):
         return json.loads(self.body)

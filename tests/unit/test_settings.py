@@ -52,6 +52,9 @@ def test_environment_wins_over_dotenv_which_wins_over_defaults(tmp_path):
         pytest.param({**BASE, "GATEWAY_LOG_LEVEL": "LOUD"}, "GATEWAY_LOG_LEVEL", id="log-level"),
         pytest.param({**BASE, "GATEWAY_LOG_FORMAT": "xml"}, "GATEWAY_LOG_FORMAT", id="log-format"),
         pytest.param({**BASE, "GATEWAY_LOG_FORMAT": "JSON "}, "GATEWAY_LOG_FORMAT", id="log-format-case"),
+        pytest.param({**BASE, "GATEWAY_GENERIC_TPS": "-1"}, "GATEWAY_GENERIC_TPS", id="tps-negative"),
+        pytest.param({**BASE, "GATEWAY_KANNEL_TPS": "fast"}, "GATEWAY_KANNEL_TPS", id="tps-not-int"),
+        pytest.param({**BASE, "GATEWAY_KANNEL_TPS": "1000000"}, "GATEWAY_KANNEL_TPS", id="tps-range"),
     ],
 )
 def test_invalid_configuration_names_the_variable(env, variable):
