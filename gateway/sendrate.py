@@ -42,6 +42,10 @@ FALLBACK_SHARE = 4
 DEFAULT_PAUSE = 1.0
 # The longest pause a Retry-After can impose (a bogus huge one must not stop sending for days).
 MAX_PAUSE = 60.0
+# Without a cap, a send only asks Redis whether another worker paused us after a 429, and a
+# process asks at most this often per aggregator (not once per MT, on the send path): another
+# worker's pause is seen within this long; this process's own pause at once.
+PAUSE_RECHECK = 0.1
 
 # KEYS: the window (sorted set of send times, microseconds) and the pause key.
 # ARGV: limit, window (us), now (us; empty: Redis's clock), a unique member.
@@ -138,6 +142,7 @@ class SendRate:
         self._local: dict[str, LocalWindow] = {}
         self._lock = threading.Lock()
         self._degraded = False
+        self._pause_seen: dict[str, tuple[float, float]] = {}  # aggregator: (checked at, until)
 
     def acquire(self, aggregator: str, bulk: bool = False, max_wait: float = 30.0) -> bool:
         """Wait until a send to `aggregator` may go and take its slot; False if that would
@@ -162,6 +167,8 @@ class SendRate:
         seconds = min(MAX_PAUSE, seconds if seconds and seconds > 0 else DEFAULT_PAUSE)
         log.warning("%s throttled us: every worker pauses %.1fs", aggregator, seconds)
         self._window(aggregator).pause(seconds)
+        now = self.clock()
+        self._pause_seen[aggregator] = (now, now + seconds)
         try:
             self.redis.set(_pause_key(aggregator), b"1", px=max(1, int(seconds * 1000)))
         except RedisError as exc:
@@ -173,19 +180,30 @@ class SendRate:
         limit = bulk_limit(tps) if bulk else tps
         try:
             if not limit:  # no cap: only a shared pause can hold the send
-                paused_ms = self.redis.pttl(_pause_key(aggregator))
-                admitted, wait_us = paused_ms <= 0, max(0, paused_ms) * 1000
+                wait = self._shared_pause_left(aggregator)
             else:
                 admitted, wait_us = self._script(
                     keys=[_window_key(aggregator), _pause_key(aggregator)],
                     args=[limit, int((WINDOW + MARGIN) * 1e6), self.redis_now() or "", os.urandom(8).hex()],
                 )
+                wait = 0.0 if admitted else wait_us / 1e6
         except RedisError as exc:
             return self._admit_locally(aggregator, limit, exc)
         if self._degraded:
             self._degraded = False
             log.warning("Redis is back: send rates shared again")
-        return 0.0 if admitted else wait_us / 1e6
+        return wait
+
+    def _shared_pause_left(self, aggregator: str) -> float:
+        """Seconds left of a pause any worker set (0: none), asking Redis at most every
+        PAUSE_RECHECK seconds."""
+        now = self.clock()
+        checked, until = self._pause_seen.get(aggregator, (float("-inf"), 0.0))
+        if now - checked >= PAUSE_RECHECK:
+            paused_ms = self.redis.pttl(_pause_key(aggregator))
+            until = now + max(0, paused_ms) / 1000
+            self._pause_seen[aggregator] = (now, until)
+        return max(0.0, until - now)
 
     def _admit_locally(self, aggregator: str, limit: int, exc: Exception) -> float:
         if not self._degraded:
