@@ -65,6 +65,17 @@ def check_string(value: str, field: str, max_chars: int) -> str:
     return value
 
 
+def fits(value: str, max_chars: int) -> bool:
+    """Whether `check_string` would take `value` (for values no caller can be told about,
+    such as an aggregator's answer)."""
+    return len(value) <= max_chars and not _CONTROL.search(value)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (no database driver can encode one) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def row_id(raw: str) -> int | None:
     """The row id `raw` names (ASCII digits, 1..MAX_ROW_ID), or None when no row can have it.
     (`str.isdigit` alone accepts "²", which int() refuses.)"""
@@ -92,7 +103,7 @@ def decode_text(raw: bytes, charset: str, field: str = "charset") -> str:
     """`raw` decoded with a text charset, invalid bytes becoming U+FFFD."""
     codec = text_codec(charset, field)
     try:
-        return _SURROGATE.sub("\ufffd", raw.decode(codec, errors="replace"))
+        return without_lone_surrogates(raw.decode(codec, errors="replace"))
     except UnicodeError:  # a codec that ignores errors= (none left after text_codec; be safe)
         raise InvalidPayload(field, f"cannot decode with {charset[:40]!r}") from None
 

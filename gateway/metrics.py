@@ -30,12 +30,11 @@ from gateway.models import (
     INBOUND_PENDING,
     InboundMessage,
     OutboundMessage,
-    QuarantinedWork,
     WebhookDelivery,
     as_utc,
     utcnow,
 )
-from gateway.services.quarantine import KINDS, QUARANTINED
+from gateway.services.quarantine import KINDS, count_quarantined_in
 
 log = logging.getLogger("gateway.metrics")
 
@@ -142,13 +141,7 @@ class StateCollector:
                     OutboundMessage.status == "QUEUED", OutboundMessage.next_attempt_at <= now
                 )
             )
-            quarantined = dict(
-                s.execute(
-                    select(QuarantinedWork.kind, func.count())
-                    .where(QuarantinedWork.state == QUARANTINED)
-                    .group_by(QuarantinedWork.kind)
-                ).all()
-            )
+            quarantined = count_quarantined_in(s)
             backlog = s.scalar(select(func.count()).where(WebhookDelivery.status == "PENDING"))
         mo_doc = "Seconds since the oldest PENDING MO was received (0: none)."
         mt_doc = "Seconds the oldest QUEUED MT has waited since its send was due (0: none)."

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
-from gateway.edge import check_string, row_id
+from gateway.edge import check_string, fits, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import encoding, segments
 from gateway.logconfig import correlation, mt_correlation
@@ -401,7 +401,7 @@ def _storable_ref(agg_id: str, outbound_id: int) -> str | None:
     stay SENDING and be sent again); its DLRs just cannot be matched."""
     if not agg_id:
         return None
-    if len(agg_id) > 128 or not agg_id.isprintable():
+    if not fits(agg_id, 128):
         log.warning(
             "MT %d: the aggregator's id is unusable (%d chars); DLRs cannot match", outbound_id, len(agg_id)
         )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -301,15 +301,20 @@ def list_entries(rt: Runtime, state: str | None = QUARANTINED, kind: str | None 
 
 
 def count_quarantined(rt: Runtime) -> dict[str, int]:
-    """Quarantined entries per kind (for the reliability figures and readiness pages)."""
+    """Quarantined entries per kind (the admin list's counts)."""
     with rt.sessions() as s:
-        rows = s.execute(
-            select(QuarantinedWork.kind, QuarantinedWork.id).where(QuarantinedWork.state == QUARANTINED)
+        return count_quarantined_in(s)
+
+
+def count_quarantined_in(s: Session) -> dict[str, int]:
+    """The same inside a caller's session (the metrics collector's scrape)."""
+    return dict(
+        s.execute(
+            select(QuarantinedWork.kind, func.count())
+            .where(QuarantinedWork.state == QUARANTINED)
+            .group_by(QuarantinedWork.kind)
         ).all()
-    counts: dict[str, int] = {}
-    for kind, _ in rows:
-        counts[kind] = counts.get(kind, 0) + 1
-    return counts
+    )
 
 
 def drop(rt: Runtime, entry_id: int) -> Entry | None:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from flask import Request
 
 from gateway.aggregators.base import WireRequest
-from gateway.edge import loads_json, text_codec
+from gateway.edge import loads_json, text_codec, without_lone_surrogates
 from gateway.errors import InvalidPayload
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -48,4 +48,6 @@ def decode_urlencoded(raw: bytes, charset: str = "utf-8") -> dict[str, str]:
     codec = text_codec(charset)
     # Escape the raw bytes too, so unquoting turns both forms into the same bytes, decoded once.
     escaped = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], raw).decode("ascii")
-    return dict(parse_qsl(escaped, keep_blank_values=True, encoding=codec, errors="replace"))
+    pairs = parse_qsl(escaped, keep_blank_values=True, encoding=codec, errors="replace")
+    # A charset such as utf-7 can decode to a lone surrogate: replaced, as invalid bytes are.
+    return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in pairs}

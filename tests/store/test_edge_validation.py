@@ -319,3 +319,18 @@ def test_a_kannel_text_that_decodes_to_a_lone_surrogate_is_stored_with_a_replace
     assert kannel_mo(client, "text=LAPOR+a%2B2AA-b&charset=utf-7").status_code in (200, 202)
     [row] = stored(rt)
     assert row.text == "LAPOR a\ufffdb"
+
+
+def test_a_form_body_whose_charset_decodes_to_a_lone_surrogate_is_a_400(client, rt):
+    """A generic form body in utf-7 whose text decodes to a lone surrogate: it was a 500
+    (UnicodeEncodeError) on both databases; now the surrogate becomes U+FFFD like any invalid
+    byte, which the generic contract refuses naming the field."""
+    body = b"from=081234567890&to=1708&id=u7-1&text=LAPOR+a%2B2AA-b"
+    resp = client.post(
+        "/sms/generic/inbound",
+        data=body,
+        content_type="application/x-www-form-urlencoded; charset=utf-7",
+        headers=AUTH,
+    )
+    assert_refused(resp, "text")
+    assert stored(rt) == []
