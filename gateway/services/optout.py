@@ -10,11 +10,16 @@ is suppressed here, in the same transaction.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.models import OptOut, OutboundMessage, utcnow
+from gateway.msisdn import mask_msisdn
+
+log = logging.getLogger("gateway.optout")
 
 SUPPRESSED = "SUPPRESSED"
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -44,9 +49,13 @@ def opt_out(s: Session, msisdn: str, inbound_id: int | None = None, channel: str
         .values(status=SUPPRESSED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    log.info(
+        "%s opted out of notices; %d waiting notice(s) suppressed", mask_msisdn(msisdn), waiting.rowcount
+    )
     return waiting.rowcount
 
 
 def opt_in(s: Session, msisdn: str) -> None:
     """Notices to `msisdn` again (those suppressed meanwhile stay suppressed)."""
     s.execute(delete(OptOut).where(OptOut.msisdn == msisdn).execution_options(synchronize_session=False))
+    log.info("%s opted back in to notices", mask_msisdn(msisdn))

@@ -66,6 +66,7 @@ def queue_message(
             return existing
     if fields.get("kind") == "NOTICE" and optout.is_opted_out(s, msisdn):
         fields["status"] = optout.SUPPRESSED
+        log.info("notice to %s stored SUPPRESSED: the number opted out", mask_msisdn(msisdn))
     out = OutboundMessage(
         dedupe_key=dedupe_key,
         aggregator=rt.settings.outbound,

@@ -165,3 +165,18 @@ def test_admin_api_shows_opt_out_without_the_number_and_filters_suppressed(
     assert shown["state"] == "SUPPRESSED"
     page = client.get("/api/v1/outbound", query_string={"status": "suppressed"}, headers=auth).get_json()
     assert page["total"] == 1 and page["items"][0]["tracking_no"] == no
+
+
+def test_opting_out_and_in_is_logged_with_the_number_masked(client, rt, run_jobs, fake_aggregator, caplog):
+    caplog.set_level("INFO", logger="gateway.optout")
+    post_mo(client, "BERHENTI", sender=CITIZEN)
+    run_jobs()
+    post_mo(client, "MULAI", sender=CITIZEN)
+    run_jobs()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.optout"]
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "opted out of notices; 0 waiting notice(s) suppressed",
+        "opted back in to notices",
+    ]
+    assert all(line.startswith("+62812****") for line in lines)
+    assert E164 not in caplog.text and CITIZEN not in caplog.text
