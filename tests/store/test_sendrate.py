@@ -19,6 +19,7 @@ from gateway.models import OutboundMessage
 from gateway.queueing import enqueue_send
 from gateway.runtime import build_runtime
 from gateway.sendrate import MARGIN, WINDOW, SendRate, bulk_limit, most_in_any_window
+from gateway.services import outbox as outbox_service
 from gateway.services.outbox import queue_message, send_batch, send_outbound
 from tests.conftest import TEST_REDIS_URL
 from tests.store.admin_helpers import bearer, no_quiet_hours
@@ -91,12 +92,30 @@ def _mts(rt, n: int, prefix: str, to: str = TO, **fields) -> list[int]:
         return [row.id for row in rows]
 
 
-def test_the_aggregator_never_sees_more_than_its_tps(rt, fake_aggregator):
+def test_the_aggregator_never_sees_more_than_its_tps(rt, fake_aggregator, monkeypatch):
+    """The cap holds where the aggregator counts: at arrival. The limiter counts admissions
+    over WINDOW + MARGIN, so arrivals stay under the cap in any second as long as the
+    transport delays requests unevenly by at most MARGIN; on a loaded CI host they can
+    differ by more (a new connection's set-up), and the second shrinks by exactly the excess."""
+    admitted: dict[str, float] = {}
+    pace = outbox_service._pace
+
+    def noted_pace(rt_, c, out_of_time):
+        ok = pace(rt_, c, out_of_time)
+        admitted[str(c.id)] = time.monotonic()
+        return ok
+
+    monkeypatch.setattr(outbox_service, "_pace", noted_pace)
     rt5 = _with(rt, generic_tps=5)
     ids = [_mts(rt, 1, f"r{n}", to=f"+62812000000{n:02d}")[0] for n in range(12)]
     outcomes = send_batch(rt5, ids)
     assert set(outcomes.values()) == {"accepted"}
-    assert most_in_any_window([r.at for r in fake_aggregator.requests], 1.0) <= 5
+    # Noted just after Redis admitted each (the MARGIN absorbs that small lag): full use, never more.
+    assert most_in_any_window(list(admitted.values()), WINDOW) == 5
+    arrived = {r.json()["id"]: r.at for r in fake_aggregator.requests}
+    delays = [arrived[i] - admitted[i] for i in arrived]
+    excess = max(0.0, max(delays) - min(delays) - MARGIN)
+    assert most_in_any_window(list(arrived.values()), WINDOW - excess) <= 5
 
 
 def test_a_429_to_one_worker_holds_the_others(rt, fake_aggregator):
