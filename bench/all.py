@@ -25,10 +25,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.verdicts import build_rows, print_rows  # noqa: E402
+from bench.verdicts import TPS_CAP, build_rows, print_rows  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lapor_bench"
-PARTS = ("receiver", "rq_ceiling", "pipeline-sqlite", "pipeline-postgres", "ussd", "memory", "kannel")
+# Issue 15: the send API's round trip. pipeline-sqlite is the loopback (0 ms) reference; these
+# are the same burst and 100 MO/s offered on SQLite with the aggregator answering after it.
+SEND_RTTS_MS = (150, 300)
+PARTS = (
+    "receiver",
+    "rq_ceiling",
+    "pipeline-sqlite",
+    "pipeline-postgres",
+    "ussd",
+    "memory",
+    "kannel",
+    *(f"pipeline-rtt{ms}" for ms in SEND_RTTS_MS),
+    "tps-cap",
+    "priority",
+)
 
 
 def part_args(part: str, quick: bool, pg_url: str) -> list[str]:
@@ -42,6 +56,14 @@ def part_args(part: str, quick: bool, pg_url: str) -> list[str]:
         return ["bench/receiver.py", *timing, "--pg-url", pg_url]
     if part == "rq_ceiling":
         return ["bench/rq_ceiling.py", "--jobs", "1000" if quick else "2000"]
+    if part.startswith("pipeline-rtt"):
+        load = ["--rates", "100", "--seconds", "3" if quick else "8", "--burst", "500" if quick else "2000"]
+        rtt = part.removeprefix("pipeline-rtt")
+        return ["bench/pipeline.py", "--db", "sqlite", "--latency-ms", rtt, *load]
+    if part in ("tps-cap", "priority"):
+        size = ["--burst", "500" if quick else "2000"] if part == "tps-cap" else []
+        size = size or ["--notices", "1000" if quick else "5000"]
+        return ["bench/pipeline.py", "--scenario", part, "--tps", str(TPS_CAP), "--latency-ms", "150", *size]
     if part.startswith("pipeline-"):
         load = ["--rates", "100,200", "--seconds", "3", "--burst", "500"] if quick else []
         load = load or ["--rates", "100,200,400,600,800", "--seconds", "8", "--burst", "2000"]
@@ -169,12 +191,15 @@ def main() -> int:
 def plot(results: dict, path: Path) -> None:
     """docs/performance.png from the pipeline parts (skipped without matplotlib or data)."""
     try:
-        from bench.plot import plot_load
+        from bench.plot import plot_load, plot_send_rtt
     except ImportError as exc:
         print(f"no plot ({exc}); install requirements-bench.txt")
         return
     if plot_load(results, path):
         print(f"plot: {path}")
+    rtt_path = path.with_name("send-rtt.png")
+    if plot_send_rtt(results, rtt_path):
+        print(f"plot: {rtt_path}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 
 from bench.lean_aggregator import LeanAggregator  # noqa: E402
+from bench.memory import Peaks, sample_group  # noqa: E402
 from bench.receiver import TOKEN, Connection, map_in_processes, reset_database, write_json  # noqa: E402
 from gateway.migrate import upgrade_to_head  # noqa: E402
 from gateway.sendrate import most_in_any_window  # noqa: E402
@@ -83,6 +84,28 @@ class Arrivals:
         """How many of these numbers have had their reply."""
         with self.lock:
             return sum(n in self.at for n in numbers)
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS of each kind of gateway process while the run goes on (issue 15: memory per
+    worker stays flat with 32 sends in flight; bench/memory.py's sampling)."""
+
+    def __init__(self, pgid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.pgid, self.every, self.peaks = pgid, every, Peaks()
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stop()."""
+        while not self.halt.is_set():
+            self.peaks.add(sample_group(self.pgid), idle=False)
+            self.halt.wait(self.every)
+
+    def stop(self) -> dict[str, float]:
+        """Stop; the peak RSS in MB of the largest process of each kind."""
+        self.halt.set()
+        self.join(5)
+        return {kind: kb / 1024 for kind, kb in self.peaks.peak_kb.items()}
 
 
 def number(i: int) -> str:
@@ -249,6 +272,8 @@ def print_table(result: dict, overrides: str) -> None:
     print(
         f"\npipeline on {result['db']}, aggregator answering after {result['latency_ms']:g} ms ({overrides})"
     )
+    peaks = ", ".join(f"{kind} {mb:.0f}" for kind, mb in sorted(result.get("peak_rss_mb", {}).items()))
+    print(f"peak RSS MB: {peaks}")
     if "tps_cap" in result:
         r = result["tps_cap"]
         print(f"TPS cap {r['tps']}, burst of {r['n']} MO:")
@@ -315,6 +340,8 @@ def main() -> int:
     gw = start_gateway(tmp, env)
     port = int(gw.url.rsplit(":", 1)[1])
     result = {"db": args.db, "latency_ms": args.latency_ms, "seconds": args.seconds, "load": []}
+    rss = RssSampler(gw.proc.pid)
+    rss.start()
     try:
         if args.scenario == "tps-cap":
             result["tps_cap"] = result["burst"] = run_tps_cap(port, arrivals, args.burst, args.concurrency)
@@ -328,6 +355,7 @@ def main() -> int:
                 result["load"].append(run_load(port, arrivals, rate, args.seconds, first))
                 first += int(rate * args.seconds)
     finally:
+        result["peak_rss_mb"] = rss.stop()
         gw.stop()
         fake.close()
         Redis.from_url(REDIS_URL).flushdb()

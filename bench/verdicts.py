@@ -9,6 +9,12 @@ P99_GOAL_MS = 250.0
 USSD_P99_GOAL_MS = 25.0
 RSS_GROWTH = 0.10  # a peak with many reports stored may be at most 10% above the peak without
 LATENCY_AT = 100
+# Issue 15: at a real send API's round trip, against the same run's loopback figures.
+RTT_RATIO = 0.8
+RTT_P99_GOAL_MS = 400.0
+RTT_GOAL_AT_MS = 150
+TPS_CAP = 50
+PRIORITY_GOAL_MS = 2000.0
 
 
 def row(figure: str, measured: str, goal: str = "", reference: str = "", ok: bool | None = None) -> dict:
@@ -155,9 +161,75 @@ def kannel_rows(results: dict) -> list[dict]:
     return [row(figure, measured, "lost = 0", reference, gw["lost"] == 0 and gw["injected"] == gw["mo"])]
 
 
+def rtt_parts(results: dict) -> list[tuple[int, dict]]:
+    """(send RTT in ms, figures) of each pipeline-rtt<ms> part that ran, by RTT."""
+    found = [
+        (int(k.removeprefix("pipeline-rtt")), v) for k, v in results.items() if k.startswith("pipeline-rtt")
+    ]
+    return sorted(found, key=lambda x: x[0])
+
+
+def rtt_rows(results: dict) -> list[dict]:
+    """Issue 15, goal 1: at each send RTT, the burst against the loopback burst of the same
+    run, p99 at 100 MO/s, and the RQ worker's peak RSS against loopback's."""
+    loop, out = results.get("pipeline-sqlite"), []
+    if not loop:
+        return [missing("end to end at a send RTT (needs the loopback reference)", "pipeline-sqlite")]
+    ref_rss = loop.get("peak_rss_mb", {}).get("rq worker")
+    for ms, r in rtt_parts(results):
+        judged, mark = ms == RTT_GOAL_AT_MS, earlier(results, f"pipeline-rtt{ms}")
+        ratio = r["burst"]["e2e_per_s"] / loop["burst"]["e2e_per_s"]
+        measured = f"{r['burst']['e2e_per_s']:,.0f}/s ({ratio:.2f} x loopback), lost {r['burst']['lost']}"
+        ref = f"loopback burst {loop['burst']['e2e_per_s']:,.0f}/s"
+        ok = ratio >= RTT_RATIO and r["burst"]["lost"] == 0 if judged else None
+        figure = f"send RTT {ms} ms: burst of {r['burst']['n']:,} MO -> reply, SQLite{mark}"
+        out.append(row(figure, measured, f">= {RTT_RATIO} x loopback" if judged else "", ref, ok))
+        at = next((x for x in r["load"] if x["offered"] == LATENCY_AT), None)
+        if at is not None:
+            measured = (
+                f"p50 {at['p50_ms']:,.0f} / p99 {at['p99_ms']:,.0f} ms (achieved {at['achieved']:,.0f}/s)"
+            )
+            ok = at["p99_ms"] <= RTT_P99_GOAL_MS and at["lost"] == 0 if judged else None
+            goal = f"p99 <= {RTT_P99_GOAL_MS:.0f} ms" if judged else ""
+            out.append(row(f"send RTT {ms} ms: latency at {LATENCY_AT} MO/s{mark}", measured, goal, "", ok))
+        rss = r.get("peak_rss_mb", {}).get("rq worker")
+        if rss and ref_rss:
+            ok = rss <= ref_rss * (1 + RSS_GROWTH) if judged else None
+            goal = f"<= loopback +{RSS_GROWTH:.0%}" if judged else ""
+            figure = f"send RTT {ms} ms: peak RSS MB per RQ worker{mark}"
+            out.append(row(figure, f"{rss:.0f} MB", goal, f"loopback {ref_rss:.0f} MB", ok))
+    return out
+
+
+def cap_rows(results: dict) -> list[dict]:
+    """Issue 15, goals 2 and 3: the shared TPS cap under a burst, and a reply behind notices."""
+    out = []
+    cap, prio = results.get("tps-cap"), results.get("priority")
+    if cap:
+        c = cap["tps_cap"]
+        measured = f"{c['max_in_any_1s']} in the busiest 1 s, {c['throttled_429']} 429s, lost {c['lost']}"
+        measured += f" ({c['e2e_per_s']:.0f} replies/s)"
+        ok = c["max_in_any_1s"] <= c["tps"] and c["throttled_429"] == 0 and c["lost"] == 0
+        figure = f"TPS cap {c['tps']}, burst of {c['n']:,}, RTT {cap['latency_ms']:g} ms"
+        figure += earlier(results, "tps-cap")
+        out.append(row(figure, measured, f"<= {c['tps']}/s, 0 429s", "", ok))
+    else:
+        out.append(missing("TPS cap under a burst", "tps-cap"))
+    if prio:
+        p = prio["priority"]
+        measured = f"{p['reply_ms']:,.0f} ms ({p['sends_before']} notices went before it)"
+        figure = f"reply behind {p['notices']:,} notices at {p['tps']} TPS{earlier(results, 'priority')}"
+        out.append(
+            row(figure, measured, f"<= {PRIORITY_GOAL_MS:.0f} ms", "", p["reply_ms"] <= PRIORITY_GOAL_MS)
+        )
+    else:
+        out.append(missing("a reply behind queued notices", "priority"))
+    return out
+
+
 def build_rows(results: dict) -> list[dict]:
-    """Every row of the table, in the issue's order of goals."""
-    parts = (receiver_rows, pipeline_rows, ussd_rows, memory_rows, kannel_rows)
+    """Every row of the table, in the issues' order of goals."""
+    parts = (receiver_rows, pipeline_rows, ussd_rows, memory_rows, kannel_rows, rtt_rows, cap_rows)
     return [r for part in parts for r in part(results)]
 
 

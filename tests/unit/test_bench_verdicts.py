@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.verdicts import receiver_rows
+from bench.verdicts import cap_rows, receiver_rows, rtt_rows
 
 
 def _run(route: str, db: str, per_s: float, server: str = "2 sync") -> dict:
@@ -74,3 +74,75 @@ def test_receiver_rows_without_a_receiver_run_says_so():
     (only,) = receiver_rows({})
     assert only["verdict"] == "n/a"
     assert "did not run" in only["measured"]
+
+
+def _pipeline(burst_per_s: float, p99_ms: float, rss_mb: float, lost: int = 0) -> dict:
+    load = [{"offered": 100, "achieved": 99.0, "p50_ms": 40.0, "p99_ms": p99_ms, "lost": 0}]
+    burst = {"n": 2000, "e2e_per_s": burst_per_s, "lost": lost}
+    return {"burst": burst, "load": load, "peak_rss_mb": {"rq worker": rss_mb}}
+
+
+def _verdicts(rows: list[dict]) -> dict[str, str]:
+    return {r["figure"]: r["verdict"] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("at_150", "expected"),
+    [
+        pytest.param(
+            _pipeline(160.0, 390.0, 70.0),
+            {"burst": "meets", "latency": "meets", "RSS": "meets"},
+            id="latency-insensitive",
+        ),
+        pytest.param(
+            _pipeline(150.0, 390.0, 70.0),
+            {"burst": "misses", "latency": "meets", "RSS": "meets"},
+            id="below-0.8-of-loopback",
+        ),
+        pytest.param(
+            _pipeline(160.0, 410.0, 80.0),
+            {"burst": "meets", "latency": "misses", "RSS": "misses"},
+            id="p99-over-400-and-memory-grew",
+        ),
+        pytest.param(
+            _pipeline(190.0, 100.0, 70.0, lost=1),
+            {"burst": "misses", "latency": "meets", "RSS": "meets"},
+            id="a-lost-reply-misses-whatever-the-rate",
+        ),
+    ],
+)
+def test_send_rtt_rows_judge_150_ms_against_the_same_runs_loopback(at_150, expected):
+    results = {
+        "pipeline-sqlite": _pipeline(195.0, 30.0, 70.0),
+        "pipeline-rtt150": at_150,
+        "pipeline-rtt300": _pipeline(90.0, 2000.0, 90.0),
+    }
+    verdicts = _verdicts(rtt_rows(results))
+    for word, verdict in expected.items():
+        [judged] = [v for f, v in verdicts.items() if "150 ms" in f and word in f]
+        assert judged == verdict
+    assert {v for f, v in verdicts.items() if "300 ms" in f} == {"-"}  # a point of the curve only
+
+
+@pytest.mark.parametrize(
+    ("busiest", "throttled", "reply_ms", "expected"),
+    [
+        pytest.param(50, 0, 1500.0, ["meets", "meets"], id="under-the-cap-reply-in-time"),
+        pytest.param(51, 0, 1500.0, ["misses", "meets"], id="one-over-the-cap"),
+        pytest.param(50, 3, 2100.0, ["misses", "misses"], id="throttled-and-reply-late"),
+    ],
+)
+def test_cap_rows(busiest, throttled, reply_ms, expected):
+    cap = {
+        "n": 2000,
+        "tps": 50,
+        "max_in_any_1s": busiest,
+        "throttled_429": throttled,
+        "lost": 0,
+        "e2e_per_s": 47,
+    }
+    results = {
+        "tps-cap": {"latency_ms": 150, "tps_cap": cap},
+        "priority": {"priority": {"notices": 5000, "tps": 50, "reply_ms": reply_ms, "sends_before": 12}},
+    }
+    assert [r["verdict"] for r in cap_rows(results)] == expected
