@@ -9,6 +9,14 @@ exceeded over any one-second span. The check and the reservation are one Lua scr
 workers can never both take the last slot. The clock is Redis's own (`TIME`), so hosts whose
 clocks disagree still share one window.
 
+Even spacing, as Kannel's `throughput` and Jasmin's connector throughput send: sends are at
+least 1/TPS of the window apart, never the whole second's slots at once. A window's worth
+taken at once reaches the aggregator with uneven delays (new connections, 64 threads
+waking on one GIL) and some land in its next second: `make bench`'s cap of 50 saw 59 in
+one second and nine 429s that way. Each send reserves its slot in one script call (the
+slot may lie a little in the future; the thread sleeps until it), so waiting threads do
+not poll Redis.
+
 Replies first: a bulk send (a notice) is admitted only while the window has more than
 `reserve` free slots, so a citizen's reply always finds room (`bulk_limit`).
 
@@ -46,11 +54,22 @@ MAX_PAUSE = 60.0
 # process asks at most this often per aggregator (not once per MT, on the send path): another
 # worker's pause is seen within this long; this process's own pause at once.
 PAUSE_RECHECK = 0.1
+# A notice reserves a slot at most this far ahead (it asks again when the slot is near), so a
+# reply that comes in finds the next slots free and goes within about this long.
+BULK_AHEAD = 0.2
+# A reserved slot missed by more than this (the process was descheduled, or its threads
+# queued for the GIL) is given up for a fresh one rather than sent late.
+MAX_LATE = 0.02
+# What SendRate._admit found: a slot reserved (maybe a little ahead), a reason to wait and ask
+# again (a pause), or no slot within the caller's patience.
+_RESERVED, _WAIT, _FULL = "reserved", "wait", "full"
 
-# KEYS: the window (sorted set of send times, microseconds) and the pause key.
-# ARGV: limit, window (us), now (us; empty: Redis's clock), a unique member.
-# Returns {1, 0} when admitted (and recorded), else {0, microseconds to wait}.
-_ADMIT = """
+# KEYS: the window (sorted set of reserved send times, microseconds) and the pause key.
+# ARGV: limit, window (us), now (us; empty: Redis's clock), a unique member, spacing (us),
+# horizon (us: the latest slot the caller will wait for).
+# Returns {1, us until the slot} when reserved; {0, us} when paused; {-1, us} when the
+# first free slot lies beyond the horizon (nothing reserved).
+_RESERVE = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -62,13 +81,19 @@ local paused = redis.call('PTTL', KEYS[2])
 if paused > 0 then return {0, paused * 1000} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - window))
 local count = redis.call('ZCARD', KEYS[1])
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return {1, 0}
+local slot = now
+if count > 0 then
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  slot = math.max(slot, tonumber(newest[2]) + tonumber(ARGV[5]))
+  if count >= limit then
+    local kth = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+    slot = math.max(slot, tonumber(kth[2]) + window + 1)
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-return {0, math.max(1, tonumber(oldest[2]) + window - now + 1)}
+if slot - now > tonumber(ARGV[6]) then return {-1, slot - now} end
+redis.call('ZADD', KEYS[1], slot, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil((slot - now + window) / 1000) + 1000)
+return {1, slot - now}
 """
 
 
@@ -138,7 +163,7 @@ class SendRate:
         self.clock = clock
         self.sleep = sleep
         self.redis_now = redis_now  # tests: a controlled clock for the script (microseconds)
-        self._script = redis.register_script(_ADMIT)
+        self._script = redis.register_script(_RESERVE)
         self._local: dict[str, LocalWindow] = {}
         self._lock = threading.Lock()
         self._degraded = False
@@ -150,12 +175,28 @@ class SendRate:
         deadline = self.clock() + max_wait
         waited = False
         while True:
-            wait = self._admit(aggregator, bulk)
-            if wait <= 0:
-                return True
-            if not waited:
+            left = deadline - self.clock()
+            ahead = min(left, BULK_AHEAD) if bulk else left
+            state, wait = self._admit(aggregator, bulk, max(0.0, ahead))
+            if wait > 0 and not waited:
                 waited = True
                 SEND_RATE_WAITS.labels(aggregator, "bulk" if bulk else "reply").inc()
+            if state == _FULL:
+                if wait > left:
+                    return False
+                self.sleep(wait - ahead)  # a notice: ask again once its slot is near
+                continue
+            if state == _RESERVED:
+                if wait <= 0:
+                    return True
+                slot = self.clock() + wait
+                self.sleep(wait)
+                # Woken well after the slot (this process stalled): sending now would bunch
+                # with the sends after it, so take a fresh slot. And a 429 to another worker
+                # while this one slept: honour the pause.
+                if self.clock() - slot <= MAX_LATE and self._shared_pause_left(aggregator) <= 0:
+                    return True
+                continue
             left = deadline - self.clock()
             if left <= 0:
                 return False
@@ -174,25 +215,28 @@ class SendRate:
         except RedisError as exc:
             log.warning("cannot share the pause for %s (Redis): %s", aggregator, exc)
 
-    def _admit(self, aggregator: str, bulk: bool) -> float:
-        """0 to go now, else the seconds to wait (Redis's window, or this process's own)."""
+    def _admit(self, aggregator: str, bulk: bool, horizon: float) -> tuple[str, float]:
+        """(_RESERVED, seconds until the slot taken), (_WAIT, seconds before asking again: a
+        pause, or this process's own window without Redis) or (_FULL, seconds): no slot
+        within `horizon` seconds."""
         tps = self.caps.get(aggregator, 0)
         limit = bulk_limit(tps) if bulk else tps
         try:
             if not limit:  # no cap: only a shared pause can hold the send
                 wait = self._shared_pause_left(aggregator)
-            else:
-                admitted, wait_us = self._script(
-                    keys=[_window_key(aggregator), _pause_key(aggregator)],
-                    args=[limit, int((WINDOW + MARGIN) * 1e6), self.redis_now() or "", os.urandom(8).hex()],
-                )
-                wait = 0.0 if admitted else wait_us / 1e6
+                return (_WAIT, wait) if wait > 0 else (_RESERVED, 0.0)
+            window_us = int((WINDOW + MARGIN) * 1e6)
+            args = [limit, window_us, self.redis_now() or "", os.urandom(8).hex(), window_us // tps]
+            state, wait_us = self._script(
+                keys=[_window_key(aggregator), _pause_key(aggregator)], args=[*args, int(horizon * 1e6)]
+            )
         except RedisError as exc:
-            return self._admit_locally(aggregator, limit, exc)
+            wait = self._admit_locally(aggregator, limit, exc)
+            return (_WAIT, wait) if wait > 0 else (_RESERVED, 0.0)
         if self._degraded:
             self._degraded = False
             log.warning("Redis is back: send rates shared again")
-        return wait
+        return {1: _RESERVED, 0: _WAIT}.get(int(state), _FULL), wait_us / 1e6
 
     def _shared_pause_left(self, aggregator: str) -> float:
         """Seconds left of a pause any worker set (0: none), asking Redis at most every

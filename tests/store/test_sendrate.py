@@ -18,9 +18,9 @@ from redis import Redis
 from gateway.models import OutboundMessage
 from gateway.queueing import enqueue_send
 from gateway.runtime import build_runtime
-from gateway.sendrate import MARGIN, WINDOW, SendRate, bulk_limit, most_in_any_window
+from gateway.sendrate import BULK_AHEAD, MARGIN, MAX_LATE, WINDOW, SendRate, bulk_limit, most_in_any_window
 from gateway.services import outbox as outbox_service
-from gateway.services.outbox import queue_message, send_batch, send_outbound
+from gateway.services.outbox import REPLY_MAX_WAIT, queue_message, send_batch, send_outbound
 from tests.conftest import TEST_REDIS_URL
 from tests.store.admin_helpers import bearer, no_quiet_hours
 from tests.store.helpers import outbox, post_mo, reports
@@ -240,3 +240,54 @@ def test_an_admin_follow_up_waits_on_the_bulk_queue(client, rt, run_jobs, fake_a
     assert (rt.queue.job_ids, rt.bulk_queue.job_ids) == ([], [f"out-{notice.id}"])
     run_jobs()
     assert outbox(rt)[-1].status == "ACCEPTED"
+
+
+def _controlled(redis_db, cap: int):
+    """A SendRate on a controlled clock whose sleep moves the clock (microseconds)."""
+    now, name = [10**15], f"agg-{uuid.uuid4().hex}"
+
+    def sleep(seconds: float) -> None:
+        now[0] += int(seconds * 1e6)
+
+    rate = SendRate(redis_db, {name: cap}, clock=lambda: now[0] / 1e6, sleep=sleep, redis_now=lambda: now[0])
+    return rate, name, now
+
+
+def test_sends_are_spaced_evenly_not_a_whole_second_at_once(redis_db):
+    """Kannel's `throughput`: a burst goes out 1/TPS of the window apart, so uneven delays
+    on the way cannot push a second's worth into the aggregator's next second."""
+    rate, name, now = _controlled(redis_db, cap=5)
+    at = []
+    for _ in range(12):
+        assert rate.acquire(name, max_wait=10)
+        at.append(now[0] / 1e6)
+    gaps = [b - a for a, b in zip(at, at[1:], strict=False)]
+    assert min(gaps) >= (WINDOW + MARGIN) / 5 - 1e-6
+    assert most_in_any_window(at, WINDOW + MARGIN) <= 5
+
+
+def test_notices_reserve_only_a_little_ahead_so_a_reply_goes_soon(redis_db):
+    """However many notices wait, they hold slots at most BULK_AHEAD ahead: a reply that comes
+    in now is sent within about that long (issue 15: replies first)."""
+    rate, name, now = _controlled(redis_db, cap=50)
+    held = 0
+    while rate._admit(name, bulk=True, horizon=BULK_AHEAD)[0] == "reserved":
+        held += 1
+    assert 0 < held <= BULK_AHEAD * 50 + 1
+    state, wait = rate._admit(name, bulk=False, horizon=REPLY_MAX_WAIT)
+    assert state == "reserved"
+    assert wait <= BULK_AHEAD + (WINDOW + MARGIN) / 50
+
+
+def test_a_slot_missed_by_a_stall_is_given_up_not_sent_late(redis_db):
+    """A thread that wakes long after its slot (a descheduled process) would send together
+    with the sends after it; it takes a fresh slot, spaced after the last one reserved."""
+    rate, name, now = _controlled(redis_db, cap=5)
+    spacing = (WINDOW + MARGIN) / 5
+    stalls = iter([MAX_LATE + 0.08])
+    plain_sleep = rate.sleep
+    rate.sleep = lambda seconds: plain_sleep(seconds + next(stalls, 0.0))
+    start = now[0] / 1e6
+    assert rate.acquire(name, max_wait=10)  # at once
+    assert rate.acquire(name, max_wait=10)  # slot at +spacing, woken 0.1 s late: a fresh slot
+    assert now[0] / 1e6 - start >= 2 * spacing - 1e-6
