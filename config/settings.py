@@ -81,7 +81,7 @@ class Settings:
     ussd_draft_ttl: int = field(default=86400, metadata={"env": "GATEWAY_USSD_DRAFT_TTL"})
     # Each registered aggregator's own settings (GATEWAY_<NAME>_*, config/aggregators.py),
     # by name: what `build_send` and `verify` get. Not a variable of its own.
-    aggregators: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    aggregators: Mapping[str, Any] = field(default_factory=dict)
     # Complaint handlers (issue #4): notices, SLA clock, complaint-system link.
     timezone: str = field(default="Asia/Jakarta", metadata={"env": "GATEWAY_TIMEZONE"})
     quiet_hours_start: str = field(default="21:00", metadata={"env": "GATEWAY_QUIET_HOURS_START"})
