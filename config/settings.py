@@ -12,14 +12,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from config import aggregators
 from gateway.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-OUTBOUND_CHOICES = ("log", "generic", "kannel")
+# GATEWAY_OUTBOUND=log: no aggregator, MT are printed (gateway.sender.LogSender).
+LOG_OUTBOUND = "log"
+
+
+def outbound_choices() -> tuple[str, ...]:
+    """What GATEWAY_OUTBOUND may name: `log` and every registered aggregator."""
+    return (LOG_OUTBOUND, *aggregators.registry())
 
 
 @dataclass(frozen=True)
@@ -64,25 +72,16 @@ class Settings:
     send_concurrency: int = field(default=32, metadata={"env": "GATEWAY_SEND_CONCURRENCY"})
     flood_limit: int = field(default=10, metadata={"env": "GATEWAY_FLOOD_LIMIT"})
     flood_window: int = field(default=60, metadata={"env": "GATEWAY_FLOOD_WINDOW"})
-    generic_signing_secret: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SIGNING_SECRET"})
+    # Signed callbacks (the generic aggregator's GATEWAY_GENERIC_SIGNING_SECRET): how old a
+    # signature's timestamp may be; a handled request's signature is remembered twice as long.
     signature_window: int = field(default=300, metadata={"env": "GATEWAY_SIGNATURE_WINDOW"})
     check_fail_limit: int = field(default=5, metadata={"env": "GATEWAY_CHECK_FAIL_LIMIT"})
     check_fail_window: int = field(default=3600, metadata={"env": "GATEWAY_CHECK_FAIL_WINDOW"})
     ussd_session_ttl: int = field(default=120, metadata={"env": "GATEWAY_USSD_SESSION_TTL"})
     ussd_draft_ttl: int = field(default=86400, metadata={"env": "GATEWAY_USSD_DRAFT_TTL"})
-    generic_send_url: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_URL"})
-    generic_send_token: str = field(default="", metadata={"env": "GATEWAY_GENERIC_SEND_TOKEN"})
-    kannel_sendsms_url: str = field(
-        default="http://127.0.0.1:13013/cgi-bin/sendsms", metadata={"env": "GATEWAY_KANNEL_SENDSMS_URL"}
-    )
-    kannel_username: str = field(default="", metadata={"env": "GATEWAY_KANNEL_USERNAME"})
-    kannel_password: str = field(default="", metadata={"env": "GATEWAY_KANNEL_PASSWORD"})
-    kannel_smsc: str = field(default="", metadata={"env": "GATEWAY_KANNEL_SMSC"})
-    # Each aggregator's send-rate cap in requests per second, shared by every worker
-    # (gateway.sendrate). 0: no cap of our own (the aggregator's 429s still pause everyone):
-    # the contract's rate is not something the gateway can guess, and Kannel queues itself.
-    generic_tps: int = field(default=0, metadata={"env": "GATEWAY_GENERIC_TPS"})
-    kannel_tps: int = field(default=0, metadata={"env": "GATEWAY_KANNEL_TPS"})
+    # Each registered aggregator's own settings (GATEWAY_<NAME>_*, config/aggregators.py),
+    # by name: what `build_send` and `verify` get. Not a variable of its own.
+    aggregators: Mapping[str, Any] = field(default_factory=dict)
     # Complaint handlers (issue #4): notices, SLA clock, complaint-system link.
     timezone: str = field(default="Asia/Jakarta", metadata={"env": "GATEWAY_TIMEZONE"})
     quiet_hours_start: str = field(default="21:00", metadata={"env": "GATEWAY_QUIET_HOURS_START"})
@@ -101,16 +100,41 @@ class Settings:
 
     def send_caps(self) -> dict[str, int]:
         """Each aggregator's TPS cap (GATEWAY_<NAME>_TPS), by aggregator name; 0 is no cap."""
-        return {"generic": self.generic_tps, "kannel": self.kannel_tps}
+        return {name: config.tps for name, config in self.aggregators.items()}
+
+    def aggregator_config(self, name: str):
+        """The named aggregator's Config (its defaults if it was registered after loading)."""
+        config = self.aggregators.get(name)
+        if config is None:
+            config = aggregators.bind({}, self._shared())[name]
+        return config
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed, validated again (tests use it for overrides)."""
-        return validate(dataclasses.replace(self, **changes))
+        return validate(_bind(dataclasses.replace(self, **changes)))
+
+    def with_aggregator(self, name: str, **changes) -> Settings:
+        """A copy with some fields of one aggregator's Config changed, validated again."""
+        config = dataclasses.replace(self.aggregator_config(name), **changes)
+        return self.replace(aggregators={**self.aggregators, name: config})
+
+    def _shared(self) -> dict[str, str]:
+        return {"public_url": self.public_url, "inbound_token": self.inbound_token}
+
+
+def _bind(s: Settings) -> Settings:
+    """Give every aggregator's Config the gateway's public URL and inbound token."""
+    return dataclasses.replace(s, aggregators=aggregators.bind(s.aggregators, s._shared()))
+
+
+def env_fields() -> list[dataclasses.Field]:
+    """The Settings fields read from a variable of their own."""
+    return [f for f in fields(Settings) if "env" in f.metadata]
 
 
 def env_name(name: str) -> str:
     """The environment variable behind a settings field."""
-    return next(f.metadata["env"] for f in fields(Settings) if f.name == name)
+    return next(f.metadata["env"] for f in env_fields() if f.name == name)
 
 
 def _convert(raw: str, to: type, var: str):
@@ -128,13 +152,17 @@ def load_settings(
     file_values = dotenv_values(dotenv_path) if dotenv_path and Path(dotenv_path).is_file() else {}
     values = {}
     types = {"int": int, "float": float, "str": str}
-    for f in fields(Settings):
+
+    def lookup(var: str) -> str | None:
+        return environ.get(var, file_values.get(var))
+
+    for f in env_fields():
         var = f.metadata["env"]
-        raw = environ.get(var, file_values.get(var))
+        raw = lookup(var)
         if raw is None:
             continue
         values[f.name] = _convert(raw.strip(), types[str(f.type)], var)
-    return validate(Settings(**values))
+    return validate(_bind(Settings(**values, aggregators=aggregators.load_all(lookup))))
 
 
 def _require(cond: bool, var: str, message: str) -> None:
@@ -142,16 +170,13 @@ def _require(cond: bool, var: str, message: str) -> None:
         raise ConfigError(f"{var}: {message}")
 
 
-def _is_http_url(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+_is_http_url = aggregators.is_http_url
 
 
 def validate(s: Settings) -> Settings:
     """Check cross-field rules; raise ConfigError naming the first bad variable."""
-    _require(
-        s.outbound in OUTBOUND_CHOICES, "GATEWAY_OUTBOUND", f"must be one of {', '.join(OUTBOUND_CHOICES)}"
-    )
+    choices = outbound_choices()
+    _require(s.outbound in choices, "GATEWAY_OUTBOUND", f"must be one of {', '.join(choices)}")
     _require(bool(s.inbound_token), "GATEWAY_INBOUND_TOKEN", "must be set (the secret aggregators present)")
     _require(
         s.metrics_token != s.inbound_token,
@@ -169,19 +194,12 @@ def validate(s: Settings) -> Settings:
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
     _require(1 <= s.drain_batch <= 1000, "GATEWAY_DRAIN_BATCH", "must be between 1 and 1000")
     _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")
-    for var, tps in (("GATEWAY_GENERIC_TPS", s.generic_tps), ("GATEWAY_KANNEL_TPS", s.kannel_tps)):
-        _require(0 <= tps <= 100000, var, "must be between 0 (no cap) and 100000 sends per second")
     _require(s.job_timeout >= 2, "GATEWAY_JOB_TIMEOUT", "must be at least 2 (seconds)")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
     _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")
     _require(s.ussd_draft_ttl >= s.ussd_session_ttl, "GATEWAY_USSD_DRAFT_TTL", "must be >= the session TTL")
-    if s.outbound == "generic":
-        _require(_is_http_url(s.generic_send_url), "GATEWAY_GENERIC_SEND_URL", "must be an http(s) URL")
-        _require(bool(s.generic_send_token), "GATEWAY_GENERIC_SEND_TOKEN", "must be set")
-    if s.outbound == "kannel":
-        _require(_is_http_url(s.kannel_sendsms_url), "GATEWAY_KANNEL_SENDSMS_URL", "must be an http(s) URL")
-        _require(bool(s.kannel_username), "GATEWAY_KANNEL_USERNAME", "must be set")
-        _require(bool(s.kannel_password), "GATEWAY_KANNEL_PASSWORD", "must be set")
+    for name, aggregator in aggregators.registry().items():
+        aggregators.check(aggregator, s.aggregator_config(name), outbound=s.outbound == name)
     _validate_handlers(s)
     _validate_logs(s)
     return s

@@ -20,6 +20,10 @@ class InvalidPayload(GatewayError):
         self.reason = reason
 
 
+class CallbackRefused(GatewayError):
+    """An aggregator callback whose native signature does not check out; answered 401."""
+
+
 class InvalidNumber(GatewayError):
     """A phone number that is not a valid, reachable Indonesian number."""
 

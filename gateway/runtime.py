@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from gateway.db import make_engine, make_sessionmaker
 from gateway.queueing import Doorbell, bulk_queue
-from gateway.sender import Sender
+from gateway.sender import Sender, make_sender
 
 if TYPE_CHECKING:
     from gateway.sendrate import SendRate
@@ -31,7 +31,7 @@ class Runtime:
     queue: Queue
     bulk_queue: Queue  # notices: taken by every worker only when `queue` is empty
     doorbell: Doorbell
-    sender: Sender
+    sender: Sender  # MT (LogSender for GATEWAY_OUTBOUND=log) and webhooks
     send_rate: SendRate
 
     @contextmanager
@@ -61,6 +61,6 @@ def build_runtime(settings: Settings) -> Runtime:
         queue=queue,
         bulk_queue=bulk_queue(queue),
         doorbell=Doorbell(queue),
-        sender=Sender(settings.send_timeout, settings.send_concurrency),
+        sender=make_sender(settings.outbound, settings.send_timeout, settings.send_concurrency),
         send_rate=SendRate(redis, settings.send_caps()),
     )

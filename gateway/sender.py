@@ -1,5 +1,9 @@
 """The one shared outbound HTTP client: pooled connections, explicit timeouts, and transport
-failures mapped to retryable send errors."""
+failures mapped to retryable send errors. MT to the aggregator and webhooks to the complaint
+system (gateway.services.upstream) both go through it.
+
+`LogSender` is the sender GATEWAY_OUTBOUND=log picks at start-up (gateway.runtime): it prints
+each MT (the number masked) instead of sending it; webhooks still go out over HTTP."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from gateway.aggregators.base import SendRequest, SendResponse
+from gateway.aggregators.base import Aggregator, AggregatorConfig, OutboundSMS, SendRequest, SendResponse
 from gateway.errors import SendError
 from gateway.logconfig import correlation, current_correlation
 from gateway.msisdn import mask_msisdn
@@ -26,6 +30,8 @@ log = logging.getLogger("gateway.sender")
 class Sender:
     """Submits SendRequests. One per process; each thread has its own `requests.Session`
     (sessions are not thread-safe), which pools keep-alive connections per host."""
+
+    name = "http"
 
     def __init__(self, timeout: float, concurrency: int = 1):
         self.timeout = timeout
@@ -123,10 +129,30 @@ class Sender:
             list(self._pool.map(run, by_lane.values()))
         return answers
 
+    def knows(self, aggregator: str) -> bool:
+        """Whether this sender can send an MT stored for `aggregator` (a registered one)."""
+        from gateway.aggregators import REGISTRY
+
+        return aggregator in REGISTRY
+
+    def prepare(
+        self, aggregator: Aggregator | None, sms: OutboundSMS, config: AggregatorConfig | None
+    ) -> SendRequest:
+        """The request that sends `sms` (the aggregator builds it from its config)."""
+        return aggregator.build_send(sms, config)
+
+    def answer(self, aggregator: Aggregator | None, resp: SendResponse) -> str:
+        """The aggregator's message id for an answer; SendError when it refused."""
+        return aggregator.read_send_response(resp)
+
     def submit(self, req: SendRequest) -> SendResponse:
-        """Make the request; raise SendError(retryable=True) when the network fails."""
-        if req.method == "LOG":
-            return self._log(req)
+        """Make an MT's request; raise SendError(retryable=True) when the network fails."""
+        return self.request(req)
+
+    def request(self, req: SendRequest) -> SendResponse:
+        """Make any outbound HTTP request (an MT's, a webhook's): no redirects followed,
+        (connect, read) timeouts; SendError(retryable=True) for a timeout or a failed
+        connection, retryable=False for a request requests refuses to make."""
         parts = urlsplit(req.url)
         proxies, verify = self._environment(f"{parts.scheme}://{parts.netloc}/")
         try:
@@ -137,6 +163,7 @@ class Sender:
                 verify=verify,
                 params=req.params,
                 json=req.json,
+                data=req.data,
                 headers=dict(req.headers),
                 # (connect, read): a dead host fails fast; a slow API gets the full budget.
                 timeout=(min(3.0, self.timeout), self.timeout),
@@ -150,10 +177,39 @@ class Sender:
             raise SendError(f"request error: {type(exc).__name__}", retryable=False) from None
         return SendResponse(resp.status_code, resp.text, dict(resp.headers))
 
-    @staticmethod
-    def _log(req: SendRequest) -> SendResponse:
+
+class LogSender(Sender):
+    """GATEWAY_OUTBOUND=log: every MT is printed (for the developer running `make run`), none
+    leaves; it is answered at once as accepted with the id `log-<gateway id>`."""
+
+    name = "log"
+
+    def knows(self, aggregator: str) -> bool:
+        """Any MT can be printed."""
+        return True
+
+    def prepare(
+        self, aggregator: Aggregator | None, sms: OutboundSMS, config: AggregatorConfig | None
+    ) -> SendRequest:
+        """A request that never leaves the process: what is printed."""
+        return SendRequest(
+            method="LOG", url="log:", json={"id": sms.gateway_id, "to": sms.to, "text": sms.text}
+        )
+
+    def answer(self, aggregator: Aggregator | None, resp: SendResponse) -> str:
+        """Always accepted; the id is ours, prefixed so it cannot collide with a real one."""
+        return resp.text
+
+    def submit(self, req: SendRequest) -> SendResponse:
+        """Print the MT instead of sending it."""
         msg = req.json
-        # Printed for the developer running `make run`: the reply text is ours (it carries a
-        # tracking number, never the complaint), the number is masked.
+        # The reply text is ours (it carries a tracking number, never the complaint); the
+        # number is masked like everywhere else.
         log.info("MT (GATEWAY_OUTBOUND=log) to %s: %s", mask_msisdn(msg["to"]), msg["text"])
         return SendResponse(200, f"log-{msg['id']}")
+
+
+def make_sender(outbound: str, timeout: float, concurrency: int) -> Sender:
+    """The process's sender: LogSender for GATEWAY_OUTBOUND=log, the HTTP one otherwise."""
+    cls = LogSender if outbound == LogSender.name else Sender
+    return cls(timeout, concurrency)

@@ -1,20 +1,22 @@
-"""The aggregator registry: adding an aggregator is one module, one line here, one test table."""
+"""The aggregator registry: adding an aggregator is one module, one line here, one test table
+(README "Adding an aggregator"; the interface is gateway/aggregators/base.py).
+
+A registered aggregator gets /sms/<name>/inbound and /sms/<name>/status, may be chosen with
+GATEWAY_OUTBOUND=<name>, and reads its own GATEWAY_<NAME>_* settings (config/aggregators.py).
+`log` is not an aggregator: it is the sender GATEWAY_OUTBOUND=log picks (gateway.sender)."""
 
 from __future__ import annotations
 
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.kannel import Kannel
-from gateway.aggregators.log import LogOutbound
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
-    "log": LogOutbound(),
 }
 
 
 def inbound_aggregator(name: str) -> Aggregator | None:
-    """The aggregator that owns /sms/<name>/...; `log` only sends, so it has no routes."""
-    agg = REGISTRY.get(name)
-    return agg if agg is not None and agg.name != "log" else None
+    """The aggregator that owns /sms/<name>/..., or None."""
+    return REGISTRY.get(name)

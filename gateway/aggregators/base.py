@@ -3,14 +3,25 @@
 An aggregator turns its wire format into these values and back. Its methods are pure: they
 take a `WireRequest` (a plain snapshot of an HTTP request, no Flask) or an `OutboundSMS` and
 return values, so each format is tested with recorded payloads and no server.
+
+Adding an aggregator `<name>` (README "Adding an aggregator"):
+
+1. `gateway/aggregators/<name>.py`: a frozen `Config(AggregatorConfig)` dataclass whose fields
+   are declared with `setting(...)` (each reads `GATEWAY_<NAME>_<FIELD>`; `required`, `secret`
+   and `url` say how config/aggregators.py loads and checks it), and a subclass of
+   `Aggregator` with `name = "<name>"`, `Config = Config` and the methods below.
+2. One line in gateway/aggregators/__init__.py: `"<name>": <Class>()` in REGISTRY. That gives
+   it `/sms/<name>/inbound` and `/status`, `GATEWAY_OUTBOUND=<name>`, `GATEWAY_<NAME>_TPS`.
+3. Recorded payloads in tests/fixtures/<name>/ and one table test over them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,14 @@ class WireRequest:
     body: bytes = b""
     content_type: str = ""
     raw_query: bytes = b""  # for formats whose text is not UTF-8 (Kannel's UCS-2)
+    # For native signature schemes: the URL as the receiver saw it (scheme, host, path, query;
+    # behind GATEWAY_TRUSTED_PROXIES the public one) and the headers, names in lower case.
+    url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A header by name, in any case."""
+        return self.headers.get(name.lower())
 
     def field(self, name: str) -> str | None:
         """A named field from the JSON object, the form or the query, in that order."""
@@ -76,6 +95,7 @@ class SendRequest:
     params: Mapping[str, str] | None = None
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    data: bytes | None = None  # a raw body (form-encoded or pre-serialised), instead of `json`
 
 
 @dataclass(frozen=True)
@@ -101,10 +121,78 @@ class Ack:
     content_type: str = "text/plain; charset=utf-8"
 
 
+def setting(
+    default: Any = "", *, required: bool = False, secret: bool = False, url: bool = False, env: str = ""
+) -> Any:
+    """Declare one field of an aggregator's Config. It reads `GATEWAY_<NAME>_<FIELD>` (the
+    field's name in upper case, a trailing `_` dropped) unless `env` names the variable.
+    `required`: must be non-empty when this aggregator sends MT (GATEWAY_OUTBOUND=<name>).
+    `secret`: never shown (left out of repr, so out of logs too). `url`: an http(s) URL when set.
+    The field's annotation (str, int or float) is how the value is converted."""
+    meta = {"required": required, "secret": secret, "url": url, "env": env}
+    return field(default=default, repr=not secret, metadata=meta)
+
+
+def env_var(aggregator: str, f: Field) -> str:
+    """The variable a Config field reads: its `env`, else GATEWAY_<NAME>_<FIELD>, where NAME is
+    the aggregator's name in upper case (`8x8` -> GATEWAY_8X8_) and FIELD the field's."""
+    prefix = "".join(c if c.isalnum() else "_" for c in aggregator.upper())
+    return f.metadata.get("env") or f"GATEWAY_{prefix}_{f.name.rstrip('_').upper()}"
+
+
+@dataclass(frozen=True)
+class AggregatorConfig:
+    """An aggregator's own settings. Subclasses add fields with `setting(...)` and give
+    `base_url` their API's real default. `public_url` and `inbound_token` are not read from
+    GATEWAY_<NAME>_*: they are the gateway's own GATEWAY_PUBLIC_URL and GATEWAY_INBOUND_TOKEN,
+    filled in by the loader, for callback URLs an MT carries (`callback_url`)."""
+
+    # GATEWAY_<NAME>_BASE_URL: scheme, host and port of the API; the adapter appends its paths.
+    base_url: str = setting("", url=True)
+    # GATEWAY_<NAME>_TPS: send-rate cap shared by every worker (gateway.sendrate); 0: none.
+    tps: int = setting(0)
+    public_url: str = field(default="", metadata={"shared": "public_url"})
+    inbound_token: str = field(default="", repr=False, metadata={"shared": "inbound_token"})
+
+    def endpoint(self, path: str) -> str:
+        """`base_url` with an API path appended (one slash between them)."""
+        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    def callback_url(self, aggregator: str, route: str, params: Mapping[str, str] | None = None) -> str:
+        """Our public URL for /sms/<aggregator>/<route> with `params` and the inbound token in
+        the query (for aggregators that take a per-message callback URL). Values are
+        percent-encoded; for placeholders that must stay literal (Kannel's %d) build it yourself."""
+        query = urlencode({**(params or {}), "token": self.inbound_token}, quote_via=quote)
+        return f"{self.public_url.rstrip('/')}/sms/{aggregator}/{route}?{query}"
+
+
 class Aggregator:
-    """Interface of one aggregator wire format. Subclasses override what they support."""
+    """Interface of one aggregator wire format. Subclasses override what they support.
+
+    `name` is its route and GATEWAY_OUTBOUND value (lower case letters, digits; `8x8` reads
+    GATEWAY_8X8_*). `Config` is its settings dataclass; the process loads one instance at
+    start-up and hands it to `build_send` and `verify`. No method does I/O."""
 
     name: str = ""
+    Config: ClassVar[type[AggregatorConfig]] = AggregatorConfig
+
+    def check_config(self, config: AggregatorConfig, outbound: bool) -> None:
+        """Rules the field declarations cannot say (one of two fields, a format); raise
+        ConfigError naming the variable (`self.env(field)`). `outbound`: this aggregator is
+        GATEWAY_OUTBOUND. Runs before the per-field checks."""
+
+    def env(self, field_name: str) -> str:
+        """The environment variable behind one of this aggregator's Config fields."""
+        return env_var(self.name, next(f for f in fields(self.Config) if f.name == field_name))
+
+    def verify(self, req: WireRequest, config: AggregatorConfig, settings) -> str | None:
+        """Check the callback's native signature, where the aggregator has one and it is
+        configured (the inbound token was already checked by the view, for every aggregator).
+        Raise CallbackRefused(reason) for a 401. Return a replay key (a string that names
+        this exact signed request, e.g. its signature) or None: a request whose key was seen
+        in an already handled request is answered as a duplicate and not handled again.
+        `settings` is the gateway's Settings (signature_window, public_url)."""
+        return None
 
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """Parse an MO callback; raise InvalidPayload naming the bad field."""
@@ -114,8 +202,9 @@ class Aggregator:
         """Parse a delivery report callback; raise InvalidPayload naming the bad field."""
         raise NotImplementedError
 
-    def build_send(self, sms: OutboundSMS, settings) -> SendRequest:
-        """Build the HTTP request that submits `sms` to the aggregator."""
+    def build_send(self, sms: OutboundSMS, config: AggregatorConfig) -> SendRequest:
+        """Build the HTTP request that submits `sms` to the aggregator (URL from
+        `config.endpoint(...)`, so GATEWAY_<NAME>_BASE_URL points it at another server)."""
         raise NotImplementedError
 
     def read_send_response(self, resp: SendResponse) -> str:

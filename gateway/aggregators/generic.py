@@ -3,22 +3,50 @@
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.aggregators.base import (
     Ack,
     Aggregator,
+    AggregatorConfig,
     InboundSMS,
     OutboundSMS,
     SendRequest,
     SendResponse,
     StatusUpdate,
     WireRequest,
+    setting,
 )
 from gateway.aggregators.http_status import classify_http_failure
 from gateway.edge import check_sent_at
-from gateway.errors import InvalidPayload, SendError
+from gateway.errors import CallbackRefused, ConfigError, InvalidPayload, SendError
 from gateway.models import DLR_STATUSES
+from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+
+# The send path under GATEWAY_GENERIC_BASE_URL when GATEWAY_GENERIC_SEND_URL is not set.
+SEND_PATH = "/send"
+
+
+@dataclass(frozen=True)
+class GenericConfig(AggregatorConfig):
+    """GATEWAY_GENERIC_*. The send URL is GATEWAY_GENERIC_SEND_URL when set (the contract's
+    name), else GATEWAY_GENERIC_BASE_URL + /send; one of them is required to send MT."""
+
+    base_url: str = setting("", url=True)  # no real default: each generic aggregator has its own
+    send_url: str = setting("", url=True)
+    send_token: str = setting("", required=True, secret=True)
+    # Optional: require callbacks signed with it (X-Lapor-Signature, see gateway.web.signature).
+    signing_secret: str = setting("", secret=True)
+
+    @property
+    def send_endpoint(self) -> str:
+        """Where MT are POSTed."""
+        if self.send_url or not self.base_url:
+            return self.send_url
+        return self.endpoint(SEND_PATH)
 
 
 def required(req: WireRequest, name: str) -> str:
@@ -43,6 +71,34 @@ def parse_iso_timestamp(raw: str | None, name: str = "timestamp") -> datetime | 
 
 class Generic(Aggregator):
     name = "generic"
+    Config = GenericConfig
+
+    def check_config(self, config: GenericConfig, outbound: bool) -> None:
+        """Sending needs a send URL, given in full or as the base URL."""
+        if outbound and not config.send_endpoint:
+            raise ConfigError(
+                f"{self.env('send_url')}: must be an http(s) URL (or set {self.env('base_url')})"
+            )
+
+    #   X-Lapor-Timestamp: 1795966036
+    #   X-Lapor-Signature: sha256=<hex HMAC-SHA256(GATEWAY_GENERIC_SIGNING_SECRET, "<ts>." + body)>
+    def verify(self, req: WireRequest, config: GenericConfig, settings) -> str | None:
+        """With a signing secret, the body must be signed within GATEWAY_SIGNATURE_WINDOW; the
+        signature is the replay key (gateway.web.signature says why replays are duplicates)."""
+        if not config.signing_secret:
+            return None
+        signature = req.header(SIGNATURE_HEADER)
+        problem = verify_signature(
+            config.signing_secret,
+            req.header(TIMESTAMP_HEADER),
+            signature,
+            req.body,
+            time.time(),
+            settings.signature_window,
+        )
+        if problem:
+            raise CallbackRefused(problem)
+        return signature
 
     # MO, form-encoded or JSON:
     #   from=081234567890&to=1708&text=LAPOR+jalan+rusak&id=agg-123&timestamp=2026-11-29T08:00:00Z
@@ -75,13 +131,13 @@ class Generic(Aggregator):
 
     # MT: POST {"id": "42", "to": "+6281234567890", "from": "1708", "text": "..."}
     #     Authorization: Bearer <GATEWAY_GENERIC_SEND_TOKEN>
-    def build_send(self, sms: OutboundSMS, settings) -> SendRequest:
-        """JSON POST to GATEWAY_GENERIC_SEND_URL; our id lets the aggregator dedupe a resend."""
+    def build_send(self, sms: OutboundSMS, config: GenericConfig) -> SendRequest:
+        """JSON POST to the send URL; our id lets the aggregator dedupe a resend."""
         return SendRequest(
             method="POST",
-            url=settings.generic_send_url,
+            url=config.send_endpoint,
             json={"id": str(sms.gateway_id), "to": sms.to, "from": sms.sender, "text": sms.text},
-            headers={"Authorization": f"Bearer {settings.generic_send_token}"},
+            headers={"Authorization": f"Bearer {config.send_token}"},
         )
 
     def read_send_response(self, resp: SendResponse) -> str:
@@ -99,7 +155,6 @@ class Generic(Aggregator):
         raise classify_http_failure(resp)
 
     def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
-        import json
-
+        """202 with our ids (200 "duplicate" for a repeat)."""
         body = {"status": "duplicate" if duplicate else "accepted", "ids": gateway_ids}
         return Ack(202 if not duplicate else 200, json.dumps(body), "application/json")

@@ -18,24 +18,47 @@ tests/fixtures/kannel/ holds what it sent):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote
 
 from gateway.aggregators.base import (
     Ack,
     Aggregator,
+    AggregatorConfig,
     InboundSMS,
     OutboundSMS,
     SendRequest,
     SendResponse,
     StatusUpdate,
     WireRequest,
+    setting,
 )
 from gateway.aggregators.http_status import retry_after_seconds
 from gateway.edge import check_sent_at, decode_text, row_id, text_codec
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
 from gateway.msisdn import redact_numbers
+
+SENDSMS_PATH = "/cgi-bin/sendsms"
+
+
+@dataclass(frozen=True)
+class KannelConfig(AggregatorConfig):
+    """GATEWAY_KANNEL_*. MT go to GATEWAY_KANNEL_SENDSMS_URL when it is set (the full URL, the
+    contract's name), else to GATEWAY_KANNEL_BASE_URL + /cgi-bin/sendsms."""
+
+    base_url: str = setting("http://127.0.0.1:13013", url=True)  # smsbox's sendsms-port
+    sendsms_url: str = setting("", url=True)
+    username: str = setting("", required=True)  # the sendsms-user group
+    password: str = setting("", required=True, secret=True)
+    smsc: str = setting("")  # route MT to this smsc-id
+
+    @property
+    def sendsms_endpoint(self) -> str:
+        """Where sendsms requests go."""
+        return self.sendsms_url or self.endpoint(SENDSMS_PATH)
+
 
 # Kannel's DLR event types (%d) -> our DLR statuses.
 DLR_STATUS = {
@@ -127,6 +150,7 @@ class Kannel(Aggregator):
     """The Kannel wire format (see the module docstring and docs/kannel.conf.example)."""
 
     name = "kannel"
+    Config = KannelConfig
 
     # get-url (all in the query; UCS-2 text is url-encoded UTF-16BE):
     #   GET /sms/kannel/inbound?from=6281234567890&to=1708&text=LAPOR+jalan+rusak
@@ -168,28 +192,29 @@ class Kannel(Aggregator):
             raise InvalidPayload("status", f"unknown Kannel DLR type {raw[:10]!r}")
         return [StatusUpdate(message_ref=ref, status=status, raw_status=raw, by_gateway_id=True)]
 
-    def build_send(self, sms: OutboundSMS, settings) -> SendRequest:
+    def build_send(self, sms: OutboundSMS, config: KannelConfig) -> SendRequest:
         """GET /cgi-bin/sendsms with our message id in the dlr-url (sendsms gives no id)."""
         params = {
-            "username": settings.kannel_username,
-            "password": settings.kannel_password,
-            "from": sms.sender or settings.short_code,
+            "username": config.username,
+            "password": config.password,
+            "from": sms.sender,
             "to": sms.to,
             "text": sms.text,
             "charset": "UTF-8",
             "coding": "0" if is_gsm7(sms.text) else "2",
             "dlr-mask": "31",
-            "dlr-url": self.dlr_url(sms.gateway_id, settings),
+            "dlr-url": self.dlr_url(sms.gateway_id, config),
         }
-        if settings.kannel_smsc:
-            params["smsc"] = settings.kannel_smsc
-        return SendRequest(method="GET", url=settings.kannel_sendsms_url, params=params)
+        if config.smsc:
+            params["smsc"] = config.smsc
+        return SendRequest(method="GET", url=config.sendsms_endpoint, params=params)
 
     @staticmethod
-    def dlr_url(gateway_id: int, settings) -> str:
-        """The dlr-url Kannel calls for every DLR event of message `gateway_id`."""
-        base = settings.public_url.rstrip("/")
-        token = quote(settings.inbound_token, safe="")
+    def dlr_url(gateway_id: int, config: KannelConfig) -> str:
+        """The dlr-url Kannel calls for every DLR event of message `gateway_id` (its %d and %i
+        must stay literal, so not `config.callback_url`)."""
+        base = config.public_url.rstrip("/")
+        token = quote(config.inbound_token, safe="")
         return f"{base}/sms/kannel/status?id={int(gateway_id)}&status=%d&smsc_id=%i&token={token}"
 
     def read_send_response(self, resp: SendResponse) -> str:

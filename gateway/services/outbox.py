@@ -89,7 +89,8 @@ class _Claimed:
 
     id: int
     attempt: int
-    aggregator: Aggregator
+    name: str  # the MT's aggregator (or `log`), for metrics and the send-rate cap
+    aggregator: Aggregator | None  # None: not a registered one (`log`: the LogSender prints it)
     sms: OutboundSMS
     cid: str  # its correlation id (gateway.logconfig)
     bulk: bool  # a notice: second to replies for the send-rate cap (gateway.sendrate)
@@ -183,14 +184,14 @@ def _send_chunk(
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:
         return []
-    built = [_build(c, rt.settings) for c in claimed]
+    built = [_build(c, rt) for c in claimed]
     sendable = [(c, req) for c, req in zip(claimed, built, strict=True) if not isinstance(req, Exception)]
     answers = rt.sender.submit_many(
         [req for _, req in sendable],
         read=lambda i, response: _read(rt, sendable[i][0], response),
         lanes=[c.sms.to for c, _ in sendable],
         keep_going=lambda: not out_of_time(),
-        observe=lambda i, seconds: SEND_LATENCY.labels(sendable[i][0].aggregator.name).observe(seconds),
+        observe=lambda i, seconds: SEND_LATENCY.labels(sendable[i][0].name).observe(seconds),
         cids=[c.cid for c, _ in sendable],
         pace=lambda i: _pace(rt, sendable[i][0], out_of_time),
     )
@@ -210,16 +211,16 @@ def _pace(rt: Runtime, c: _Claimed, out_of_time: Callable[[], bool]) -> bool:
     """Right before the request: wait for a slot under the aggregator's TPS cap (and any
     shared 429 pause); False to hand the send off instead of waiting longer."""
     max_wait = BULK_MAX_WAIT if c.bulk else REPLY_MAX_WAIT
-    return rt.send_rate.acquire(c.aggregator.name, bulk=c.bulk, max_wait=max_wait) and not out_of_time()
+    return rt.send_rate.acquire(c.name, bulk=c.bulk, max_wait=max_wait) and not out_of_time()
 
 
 def _read(rt: Runtime, c: _Claimed, response) -> str:
     """The aggregator's id for this answer; a throttling answer first pauses every worker."""
     try:
-        return c.aggregator.read_send_response(response) or ""
+        return rt.sender.answer(c.aggregator, response) or ""
     except SendError as exc:
         if exc.throttled:
-            rt.send_rate.pause(c.aggregator.name, exc.retry_after)
+            rt.send_rate.pause(c.name, exc.retry_after)
         raise
 
 
@@ -250,7 +251,7 @@ def _record_each(
         if done is quarantine.SET_ASIDE:
             _keep_accepted(rt, pair)
             outcomes[pair[0].id] = "quarantined"
-            count_send(pair[0].aggregator.name, "quarantined", pair[0].attempt)
+            count_send(pair[0].name, "quarantined", pair[0].attempt)
         else:
             retries += done
     return retries
@@ -280,11 +281,12 @@ def _keep_accepted(rt: Runtime, pair: tuple[_Claimed, str | Exception | None]) -
         log.error("MT %d was accepted but cannot be marked so (%s)", c.id, quarantine.safe_reason(exc))
 
 
-def _build(c: _Claimed, settings) -> SendRequest | Exception:
+def _build(c: _Claimed, rt: Runtime) -> SendRequest | Exception:
     """The send request, or the exception building it raised (a poison MT: counted towards
     its quarantine, not allowed to stop the chunk)."""
     try:
-        return c.aggregator.build_send(c.sms, settings)
+        config = rt.settings.aggregator_config(c.name) if c.aggregator is not None else None
+        return rt.sender.prepare(c.aggregator, c.sms, config)
     except Exception as exc:
         return exc
 
@@ -307,29 +309,37 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
             if as_utc(out.next_attempt_at) > soon:
                 outcomes[out.id] = "not-due"
                 continue
-            if _crash_looping(s, out, rt.settings.send_max_attempts):
+            if _crash_looping(s, out, rt):
                 outcomes[out.id] = "quarantined"
-                set_aside.append(out.aggregator if out.aggregator in REGISTRY else "unknown")
+                set_aside.append(out.aggregator if rt.sender.knows(out.aggregator) else "unknown")
                 continue
             out.status, out.attempts = "SENDING", out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
             cid = mt_correlation(out.id, out.inbound_id)
             claimed.append(
-                _Claimed(out.id, out.attempts, REGISTRY[out.aggregator], sms, cid, out.kind == "NOTICE")
+                _Claimed(
+                    out.id,
+                    out.attempts,
+                    out.aggregator,
+                    REGISTRY.get(out.aggregator),
+                    sms,
+                    cid,
+                    out.kind == "NOTICE",
+                )
             )
     for name in set_aside:  # counted once committed
         count_send(name, "quarantined", 0)
     return claimed
 
 
-def _crash_looping(s: Session, out: OutboundMessage, max_attempts: int) -> bool:
+def _crash_looping(s: Session, out: OutboundMessage, rt: Runtime) -> bool:
     """Quarantine, instead of claiming, an MT that can never be sent: one whose attempts are
     used up while it is still QUEUED (each attempt died mid-send without an answer recorded,
     and the sweeper put it back: it would kill worker after worker, and might reach the
-    citizen each time), or one for an aggregator this gateway does not know."""
-    if out.aggregator not in REGISTRY:
+    citizen each time), or one for an aggregator this process's sender does not know."""
+    if not rt.sender.knows(out.aggregator):
         return quarantine.set_aside_now(s, quarantine.MT, out.id, LookupError("unknown aggregator"))
-    if out.attempts >= max_attempts:
+    if out.attempts >= rt.settings.send_max_attempts:
         return quarantine.set_aside_now(s, quarantine.MT, out.id, RuntimeError("attempts never answered"))
     return False
 
@@ -362,7 +372,7 @@ def _record(
                 retries.append((c.id, delay))
         _apply_waiting_reports(s, accepted)
     for c in answered:  # counted once committed: a rolled-back recording counts nothing
-        count_send(c.aggregator.name, outcomes[c.id], c.attempt)
+        count_send(c.name, outcomes[c.id], c.attempt)
     return retries
 
 
@@ -392,7 +402,7 @@ def _record_one(
     out.accepted_at, out.last_error = utcnow(), None
     out.status = next_status(out.status, "ACCEPTED")
     outcomes[c.id] = "accepted"
-    log.info("MT %d sent to %s: accepted by %s", c.id, mask_msisdn(c.sms.to), c.aggregator.name)
+    log.info("MT %d sent to %s: accepted by %s", c.id, mask_msisdn(c.sms.to), c.name)
     return True, None
 
 

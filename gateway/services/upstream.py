@@ -18,14 +18,14 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-import requests
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.aggregators.base import SendRequest
 from gateway.edge import loads_json
-from gateway.errors import GatewayError, InvalidPayload
+from gateway.errors import GatewayError, InvalidPayload, SendError
 from gateway.models import REPORT_STATUS_LABELS, Report, ReportEvent, UpstreamEvent, WebhookDelivery, utcnow
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature
@@ -168,18 +168,13 @@ def _deliver(rt: Runtime, delivery_id: int) -> float | None:
         SIGNATURE_HEADER: sign(rt.settings.upstream_secret, timestamp, body),
         EVENT_ID_HEADER: event_id,
     }
-    timeout = rt.settings.send_timeout
     try:
-        resp = rt.sender.session.post(
-            rt.settings.upstream_url,
-            data=body,
-            headers=headers,
-            timeout=(min(3.0, timeout), timeout),
-            allow_redirects=False,
-        )
+        # The process's one shared sender: pooled connections, (connect, read) timeouts, no
+        # redirects, the environment's proxies; a transport failure is a SendError.
+        resp = rt.sender.request(SendRequest("POST", rt.settings.upstream_url, headers=headers, data=body))
         error = None if 200 <= resp.status_code < 300 else f"HTTP {resp.status_code}"
-    except requests.RequestException as exc:
-        error = f"request failed: {type(exc).__name__}"
+    except SendError as exc:
+        error = f"request failed: {exc.reason}"
     with rt.transaction() as s:
         d = s.get(WebhookDelivery, delivery_id, with_for_update=True)
         d.attempts += 1

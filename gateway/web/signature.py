@@ -1,6 +1,9 @@
-"""Optional signed callbacks for the generic aggregator (`GATEWAY_GENERIC_SIGNING_SECRET`):
-proof that the body came from the aggregator, unchanged and recently. The scheme is the
-gateway's one signature scheme (gateway.security), the same as the complaint-system link's:
+"""Replay memory for signed callbacks. An aggregator's `verify` checks its native signature
+and returns a replay key (gateway.aggregators.base); the view remembers it here. The generic
+aggregator's optional signature (`GATEWAY_GENERIC_SIGNING_SECRET`, checked in
+gateway.aggregators.generic) is proof that the body came from the aggregator, unchanged and
+recently, in the gateway's one signature scheme (gateway.security), the same as the
+complaint-system link's:
 
     X-Lapor-Timestamp: 1795966036
     X-Lapor-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>

@@ -37,7 +37,28 @@ def wire_request(request: Request) -> WireRequest:
         body=body,
         content_type=request.content_type or "",
         raw_query=request.query_string,
+        url=request.url,
+        headers=_headers(request),
     )
+
+
+def unparsed_wire_request(request: Request) -> WireRequest:
+    """The request without its body parsed (a body that cannot be parsed is a 400, but only
+    after a signature check has had the chance to say 401)."""
+    return WireRequest(
+        method=request.method,
+        query=decode_urlencoded(request.query_string),
+        body=request.get_data(cache=True),
+        content_type=request.content_type or "",
+        raw_query=request.query_string,
+        url=request.url,
+        headers=_headers(request),
+    )
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """The headers with lower-case names (WireRequest.header looks them up in any case)."""
+    return {name.lower(): value for name, value in request.headers.items()}
 
 
 def decode_urlencoded(raw: bytes, charset: str = "utf-8") -> dict[str, str]:

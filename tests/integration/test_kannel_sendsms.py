@@ -6,14 +6,14 @@ server standing in for the gateway. Skipped when the Debian kannel packages are 
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from types import SimpleNamespace
 
 import pytest
 import requests
 
 from gateway.aggregators.base import OutboundSMS, SendResponse, StatusUpdate
-from gateway.aggregators.kannel import Kannel
+from gateway.aggregators.kannel import Kannel, KannelConfig
 from gateway.errors import SendError
 from tests.support.kannel import RecordingServer, kannel_harness, require_kannel, wire_request
 
@@ -38,14 +38,12 @@ def kannel(peer):
 
 @pytest.fixture
 def settings(kannel, peer):
-    return SimpleNamespace(
-        short_code="1708",
+    return KannelConfig(
         public_url=peer.url,
         inbound_token=TOKEN,
-        kannel_sendsms_url=kannel.sendsms_url,
-        kannel_username=kannel.username,
-        kannel_password=kannel.password,
-        kannel_smsc="",
+        sendsms_url=kannel.sendsms_url,
+        username=kannel.username,
+        password=kannel.password,
     )
 
 
@@ -97,7 +95,7 @@ def test_sendsms_accepted_delivered_and_reported(kannel, peer, settings, gateway
 
 
 def test_wrong_credentials_are_permanent(kannel, settings):
-    bad = SimpleNamespace(**{**vars(settings), "kannel_password": "wrong"})
+    bad = dataclasses.replace(settings, password="wrong")
     with pytest.raises(SendError) as err:
         send(OutboundSMS(503, "+6281234567890", "1708", "x"), bad)
     assert err.value.retryable is False

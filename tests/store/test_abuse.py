@@ -105,7 +105,7 @@ class TestSignedGeneric:
         from gateway.app import create_app
 
         signed = rt.__class__(
-            **{**rt.__dict__, "settings": rt.settings.replace(generic_signing_secret=self.SECRET)}
+            **{**rt.__dict__, "settings": rt.settings.with_aggregator("generic", signing_secret=self.SECRET)}
         )
         app = create_app(runtime=signed)
         return app.test_client()

@@ -62,7 +62,10 @@ def test_send_errors_are_classified(rt, run_jobs, fake_aggregator, answers, fina
 
 def test_connection_refused_is_retried(rt, run_jobs, fake_aggregator):
     dead = rt.__class__(
-        **{**rt.__dict__, "settings": rt.settings.replace(generic_send_url="http://127.0.0.1:1/send")}
+        **{
+            **rt.__dict__,
+            "settings": rt.settings.with_aggregator("generic", send_url="http://127.0.0.1:1/send"),
+        }
     )
     oid = new_mt(rt)
     assert send_outbound(dead, oid) == "retry"

@@ -80,9 +80,12 @@ def test_workers_in_several_processes_and_threads_share_one_cap(redis_db):
     assert most_in_any_window(times, 1.0) == cap  # full use of the cap, never more
 
 
-def _with(rt, **changes):
-    """The runtime with other settings (and the send-rate caps they set)."""
+def _with(rt, generic_tps: int | None = None, **changes):
+    """The runtime with other settings, GATEWAY_GENERIC_TPS among them (and the send-rate caps
+    they set)."""
     s = rt.settings.replace(**changes)
+    if generic_tps is not None:
+        s = s.with_aggregator("generic", tps=generic_tps)
     return rt.__class__(**{**rt.__dict__, "settings": s, "send_rate": SendRate(rt.redis, s.send_caps())})
 
 

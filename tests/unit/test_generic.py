@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 
 from gateway.aggregators.base import InboundSMS, OutboundSMS, SendResponse, StatusUpdate
-from gateway.aggregators.generic import Generic
+from gateway.aggregators.generic import Generic, GenericConfig
 from gateway.errors import InvalidPayload, SendError
 from tests.support.recorded import load, wire
 
@@ -87,8 +86,8 @@ def test_bad_from_is_left_to_the_receiver_to_normalise():
 
 
 def test_build_send_is_the_contract_json_with_bearer_token():
-    settings = SimpleNamespace(generic_send_url="http://127.0.0.1:9/send", generic_send_token="s3cret")
-    req = GENERIC.build_send(OutboundSMS(42, "+6281234567890", "1708", "Halo"), settings)
+    config = GenericConfig(send_url="http://127.0.0.1:9/send", send_token="s3cret")
+    req = GENERIC.build_send(OutboundSMS(42, "+6281234567890", "1708", "Halo"), config)
     assert (req.method, req.url) == ("POST", "http://127.0.0.1:9/send")
     assert req.json == {"id": "42", "to": "+6281234567890", "from": "1708", "text": "Halo"}
     assert req.headers == {"Authorization": "Bearer s3cret"}

@@ -5,12 +5,11 @@ from __future__ import annotations
 import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from gateway.aggregators.base import InboundSMS, OutboundSMS, SendResponse, StatusUpdate, WireRequest
-from gateway.aggregators.kannel import DLR_STATUS, Kannel, is_gsm7
+from gateway.aggregators.kannel import DLR_STATUS, Kannel, KannelConfig, is_gsm7
 from gateway.errors import InvalidPayload, SendError
 from tests.support.kannel import parse_fakesmsc_line
 from tests.support.recorded import body_of, load, wire
@@ -49,16 +48,13 @@ def wire_stdlib(fx: dict) -> WireRequest:
 
 def settings(**changes):
     values = dict(
-        short_code="1708",
         public_url="https://gateway.example.id/",
         inbound_token="tok/en+1",
-        kannel_sendsms_url="http://127.0.0.1:13013/cgi-bin/sendsms",
-        kannel_username="gateway",
-        kannel_password="pw",
-        kannel_smsc="",
+        username="gateway",
+        password="pw",
     )
     values.update(changes)
-    return SimpleNamespace(**values)
+    return KannelConfig(**values)
 
 
 # --- MO ------------------------------------------------------------------------------------------
@@ -259,7 +255,7 @@ def test_build_send_coding(text, coding):
 def test_build_send_smsc_only_when_set():
     sms = OutboundSMS(9, "+6281234567890", "1708", "x")
     assert "smsc" not in KANNEL.build_send(sms, settings()).params
-    assert KANNEL.build_send(sms, settings(kannel_smsc="telkomsel")).params["smsc"] == "telkomsel"
+    assert KANNEL.build_send(sms, settings(smsc="telkomsel")).params["smsc"] == "telkomsel"
 
 
 def test_dlr_url_carries_gateway_id_and_event_escape():

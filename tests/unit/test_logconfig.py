@@ -181,14 +181,14 @@ def test_what_a_send_logs_carries_its_mts_correlation_id(concurrency):
     """GATEWAY_OUTBOUND=log prints each MT while it is sent: under that MT's id, also from
     the sender's thread pool (a context variable does not follow a task into a pool)."""
     from gateway.aggregators.base import SendRequest
-    from gateway.sender import Sender
+    from gateway.sender import LogSender
 
     reqs = [
         SendRequest("LOG", "", json={"id": str(i), "to": f"+62812345678{i}", "text": f"balasan {i}"})
         for i in range(4)
     ]
     with gateway_log() as printed:
-        Sender(1.0, concurrency).submit_many(
+        LogSender(1.0, concurrency).submit_many(
             reqs,
             read=lambda i, response: response.body,
             lanes=[r.json["to"] for r in reqs],

@@ -79,10 +79,67 @@ def test_log_settings(env, level, fmt):
 
 def test_every_variable_is_in_the_readme():
     """The README's configuration table is the operator's list: a new setting is documented."""
-    from dataclasses import fields
     from pathlib import Path
 
-    from config.settings import Settings
+    from config.aggregators import variables
+    from config.settings import env_fields
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert [f.metadata["env"] for f in fields(Settings) if f"`{f.metadata['env']}`" not in readme] == []
+    names = [f.metadata["env"] for f in env_fields()]
+    for name, config in load_settings(BASE, dotenv_path=None).aggregators.items():
+        names += variables(name, config)  # every registered aggregator's GATEWAY_<NAME>_*
+    assert [var for var in names if f"`{var}`" not in readme] == []
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "endpoint"),
+    [
+        pytest.param({}, "kannel", "http://127.0.0.1:13013/cgi-bin/sendsms", id="kannel-default"),
+        pytest.param(
+            {"GATEWAY_KANNEL_BASE_URL": "http://kannel:13013/"},
+            "kannel",
+            "http://kannel:13013/cgi-bin/sendsms",
+            id="kannel-base-url",
+        ),
+        pytest.param(
+            {
+                "GATEWAY_KANNEL_BASE_URL": "http://a:1",
+                "GATEWAY_KANNEL_SENDSMS_URL": "http://b:2/cgi-bin/sendsms",
+            },
+            "kannel",
+            "http://b:2/cgi-bin/sendsms",
+            id="kannel-full-url-wins",
+        ),
+        pytest.param(
+            {"GATEWAY_GENERIC_BASE_URL": "http://agg:9"}, "generic", "http://agg:9/send", id="generic-base"
+        ),
+        pytest.param(
+            {"GATEWAY_GENERIC_BASE_URL": "http://agg:9", "GATEWAY_GENERIC_SEND_URL": "http://x:1/mt"},
+            "generic",
+            "http://x:1/mt",
+            id="generic-full-url-wins",
+        ),
+    ],
+)
+def test_a_full_send_url_wins_over_the_base_url(env, name, endpoint):
+    """GATEWAY_<NAME>_BASE_URL points an aggregator at another server; the older full-URL
+    variables (a contract) still work and win when both are set."""
+    config = load_settings({**BASE, **env}, dotenv_path=None).aggregator_config(name)
+    assert (config.sendsms_endpoint if name == "kannel" else config.send_endpoint) == endpoint
+
+
+def test_generic_may_send_with_only_a_base_url():
+    env = {**BASE, "GATEWAY_OUTBOUND": "generic", "GATEWAY_GENERIC_BASE_URL": "http://agg:9"}
+    s = load_settings({**env, "GATEWAY_GENERIC_SEND_TOKEN": "s"}, dotenv_path=None)
+    assert s.aggregator_config("generic").send_endpoint == "http://agg:9/send"
+
+
+def test_aggregator_secrets_are_never_shown():
+    from config.aggregators import variables
+
+    env = {**BASE, "GATEWAY_KANNEL_PASSWORD": "pw-kannel", "GATEWAY_GENERIC_SEND_TOKEN": "tok-generic"}
+    s = load_settings({**env, "GATEWAY_GENERIC_SIGNING_SECRET": "sig-generic"}, dotenv_path=None)
+    shown = repr(s) + str({name: variables(name, c) for name, c in s.aggregators.items()})
+    assert [secret for secret in ("pw-kannel", "tok-generic", "sig-generic") if secret in shown] == []
+    assert variables("kannel", s.aggregator_config("kannel"))["GATEWAY_KANNEL_PASSWORD"] == "***"
+    assert variables("kannel", s.aggregator_config("kannel"))["GATEWAY_KANNEL_SENDSMS_URL"] == ""
