@@ -200,11 +200,11 @@ def test_a_reused_reference_with_new_text_starts_a_new_message(rt, run_jobs):
 
 
 def test_a_complete_message_whose_receiver_died_before_closing_it_is_made_by_the_sweeper(rt, run_jobs):
-    for i in (1, 2, 3):
-        accept_inbound(rt, "generic", [part(i)]) if i < 3 else None
+    for i in (1, 2):
+        accept_inbound(rt, "generic", [part(i)])
     # The last part committed, the receiver gone before it closed the message.
     [message] = messages(rt)
-    sms = multipart.InboundSMS("+6281234567890", "1708", PARTS[2], "agg-7-3", part=MessagePart("7", 3, 3))
+    sms = InboundSMS("+6281234567890", "1708", PARTS[2], "agg-7-3", part=MessagePart("7", 3, 3))
     assert multipart._insert_part(rt, "generic", sms, message.id, late=False, now=utcnow()) == "stored"
     assert sweep(rt).assembled == 1  # long before the timeout
     run_jobs()
