@@ -39,6 +39,7 @@ from gateway.models import (
     InboundMessage,
     MessagePartRow,
     MultipartMessage,
+    as_utc,
     utcnow,
 )
 from gateway.msisdn import mask_msisdn
@@ -183,10 +184,15 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
     for _ in range(4):
         with rt.sessions() as s:
             found = s.execute(
-                select(MultipartMessage.id, MultipartMessage.status).where(MultipartMessage.open_key == key)
+                select(MultipartMessage.id, MultipartMessage.status, MultipartMessage.opened_at).where(
+                    MultipartMessage.open_key == key
+                )
             ).first()
-            if found is not None:
+            if found is not None and not _abandoned(found, now):
                 return found.id, found.status == MULTIPART_OPEN
+            if found is not None:  # quarantined (and maybe dropped) long ago: free its key
+                _release_key(rt, found.id)
+                continue
             closed = s.scalar(_straggler_of(aggregator, sms, now))
             if closed is not None:
                 return closed, False
@@ -194,6 +200,22 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
         if opened is not None:
             return opened, True
     raise RuntimeError(f"could not open or find multipart message {aggregator}|{mask_msisdn(sms.sender)}")
+
+
+def _abandoned(found, now: datetime) -> bool:
+    """A message set aside by the quarantine (it keeps its key) that opened longer ago than
+    STRAGGLER_WINDOW: no part of it can still come, and the key may start a new message."""
+    return found.status != MULTIPART_OPEN and as_utc(found.opened_at) < now - STRAGGLER_WINDOW
+
+
+def _release_key(rt: Runtime, message_id: int) -> None:
+    with rt.transaction() as s:
+        s.execute(
+            update(MultipartMessage)
+            .where(MultipartMessage.id == message_id, MultipartMessage.status != MULTIPART_OPEN)
+            .values(open_key=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _straggler_of(aggregator: str, sms: InboundSMS, now: datetime):

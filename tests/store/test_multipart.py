@@ -236,6 +236,13 @@ def test_a_message_that_cannot_be_made_is_set_aside_and_others_go_on(rt, run_job
     assert bad.status == "QUARANTINED"
     assert sweep(rt, now=utcnow() + 2 * multipart.TIMEOUT).assembled == 0  # not tried again
     assert len(fake_aggregator.sent()) == 2
+    # Its key is not held for ever: a message with the same reference hours later is made.
+    later = utcnow() + 2 * multipart.STRAGGLER_WINDOW
+    for i in (1, 2, 3):
+        sms = InboundSMS("+6281234567890", "1708", PARTS[i - 1], f"later-{i}", part=MessagePart("bad", i, 3))
+        stored = multipart.store_part(rt, "generic", sms, now=later)
+    assert stored.outcome == "stored" and stored.inbound_id is not None
+    assert [m.text for m in inbox(rt)][-1] == WHOLE
 
 
 def test_what_it_logs_masks_the_number_and_never_the_text(rt, caplog):
