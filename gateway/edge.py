@@ -71,6 +71,60 @@ def fits(value: str, max_chars: int) -> bool:
     return len(value) <= max_chars and not _CONTROL.search(value)
 
 
+# A long SMS's parts (UDH concatenation): the 8-bit count field allows 255 parts; the
+# reference is 8 or 16 bits in a UDH, a short string where an aggregator names it its own way.
+MAX_PARTS = 255
+MAX_PART_REF_CHARS = 32
+PART_FIELDS = ("concat_ref", "concat_part", "concat_total")
+
+
+def parse_part(
+    ref: str | None,
+    index: str | int | None,
+    total: str | int | None,
+    names: tuple[str, str, str] = PART_FIELDS,
+) -> tuple[str, int, int] | None:
+    """(ref, index, total) of the long SMS part an MO says it is, from an aggregator's three raw
+    fields (`names`: what that aggregator calls them, for the 400). None when all three are
+    absent, and for "part 1 of 1" (a whole message: some aggregators label every MO so).
+    InvalidPayload naming the field for one given without the others, a non-number, or a value
+    out of bounds (`check_part`)."""
+    given = [v is not None and str(v).strip() != "" for v in (ref, index, total)]
+    if not any(given):
+        return None
+    for present, name in zip(given, names, strict=True):
+        if not present:
+            raise InvalidPayload(name, f"is required with {' and '.join(n for n in names if n != name)}")
+    part = (str(ref).strip(), _part_number(index, names[1]), _part_number(total, names[2]))
+    if part[1:] == (1, 1):
+        return None
+    check_part(*part, names=names)
+    return part
+
+
+def check_part(ref: str, index: int, total: int, names: tuple[str, str, str] = PART_FIELDS) -> None:
+    """InvalidPayload naming the field unless total is 2..MAX_PARTS, index 1..total and the
+    reference 1..MAX_PART_REF_CHARS printable characters."""
+    ref_name, index_name, total_name = names
+    if not ref.strip():
+        raise InvalidPayload(ref_name, "must not be empty")
+    check_string(ref, ref_name, MAX_PART_REF_CHARS)
+    if not 2 <= total <= MAX_PARTS:
+        raise InvalidPayload(total_name, f"must be 2 to {MAX_PARTS}")
+    if not 1 <= index <= total:
+        raise InvalidPayload(index_name, f"must be 1 to {total_name} ({total})")
+
+
+def _part_number(raw: str | int, name: str) -> int:
+    """A part count or index: ASCII digits (or an int from JSON), at most three of them."""
+    if isinstance(raw, bool):  # JSON true/false: not a number, though Python says int
+        raise InvalidPayload(name, "must be a whole number")
+    text = str(raw).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 3:
+        raise InvalidPayload(name, f"must be a whole number 1 to {MAX_PARTS}")
+    return int(text)
+
+
 def without_lone_surrogates(text: str) -> str:
     """`text` with each lone surrogate (no database driver can encode one) as U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)

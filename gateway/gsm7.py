@@ -86,11 +86,16 @@ def to_gsm7(text: str) -> str:
     return "".join(_char_to_gsm7(char) for char in text)
 
 
+def drop_controls(text: str) -> str:
+    """Normalise line ends to LF and drop control characters (except whitespace), keeping the
+    spacing: a part of a long SMS, whose spaces at its ends matter once the parts are joined."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_DROP_CONTROLS)
+
+
 def clean_text(text: str) -> str:
     """Normalise line ends to LF, drop control characters (except LF), collapse runs of
     horizontal whitespace to one space and strip the ends."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_DROP_CONTROLS)
-    text = _HORIZONTAL_SPACE.sub(" ", text)
+    text = _HORIZONTAL_SPACE.sub(" ", drop_controls(text))
     return _SPACES_AROUND_NEWLINE.sub("\n", text).strip()
 
 

@@ -45,6 +45,18 @@ MO_RECEIVED = Counter(
     "MOs received, by aggregator and outcome (accepted, duplicate, refused with 400).",
     ["aggregator", "outcome"],
 )
+MO_PARTS = Counter(
+    "gateway_mo_parts",
+    "Parts of long MOs delivered separately, by aggregator and outcome (stored, duplicate, "
+    "late: after their message was closed, recorded but not filed).",
+    ["aggregator", "outcome"],
+)
+MO_ASSEMBLED = Counter(
+    "gateway_mo_assembled",
+    "Long MOs made into one inbox MO from their parts, by aggregator and outcome (complete; "
+    "incomplete: the timeout passed first).",
+    ["aggregator", "outcome"],
+)
 MT_SENDS = Counter(
     "gateway_mt_sends",
     "MT send attempts answered, by aggregator and outcome (accepted, retry, failed, quarantined).",

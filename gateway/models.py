@@ -105,6 +105,59 @@ class InboundMessage(Base):
     report: Mapped[Report | None] = relationship(foreign_keys=[report_id])
 
 
+# A long SMS delivered part by part (gateway.services.multipart): OPEN while parts arrive;
+# COMPLETE or INCOMPLETE (the timeout passed first) once its one inbox MO is made.
+MULTIPART_OPEN, MULTIPART_COMPLETE, MULTIPART_INCOMPLETE = "OPEN", "COMPLETE", "INCOMPLETE"
+
+
+class MultipartMessage(Base):
+    """One long SMS whose parts an aggregator delivers separately. `open_key` (aggregator,
+    sender, part count, reference) is set only while it is OPEN: its unique key lets one
+    process open the message, and the same reference may start a new message once this one is
+    closed. Closing it (OPEN -> COMPLETE/INCOMPLETE, one conditional UPDATE) makes the one
+    inbox MO, `inbound_id`."""
+
+    __tablename__ = "multipart_messages"
+    __table_args__ = (
+        Index("ix_multipart_status_opened", "status", "opened_at"),
+        Index("ix_multipart_sender_ref", "aggregator", "msisdn", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    aggregator: Mapped[str] = mapped_column(String(32))
+    msisdn: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=MULTIPART_OPEN)
+    open_key: Mapped[str | None] = mapped_column(String(96), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+
+
+class MessagePartRow(Base):
+    """One part of a MultipartMessage, stored before the aggregator is acknowledged. Unique by
+    the aggregator's id (a retried part) and by its index in the message (the same part again
+    under another id). `late`: it came after the message was closed (recorded, not filed)."""
+
+    __tablename__ = "multipart_parts"
+    __table_args__ = (
+        UniqueConstraint("aggregator", "external_id", name="uq_multipart_part_external_id"),
+        UniqueConstraint("message_id", "part_index", name="uq_multipart_part_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("multipart_messages.id"))
+    aggregator: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    part_index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Report(Base):
     """A citizen's complaint."""
 

@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
+from gateway import edge
+
 
 @dataclass(frozen=True)
 class WireRequest:
@@ -55,14 +57,36 @@ class WireRequest:
 
 
 @dataclass(frozen=True)
+class MessagePart:
+    """Which part of a long (concatenated) SMS an MO is, when the aggregator delivers the parts
+    separately: the UDH reference shared by the parts, this part's 1-based `index`, and how
+    many parts there are. Build it with `from_fields` (bounds checked)."""
+
+    ref: str
+    index: int
+    total: int
+
+    @classmethod
+    def from_fields(
+        cls, ref: str | None, index: str | int | None, total: str | int | None, names=edge.PART_FIELDS
+    ) -> MessagePart | None:
+        """The part named by an aggregator's three raw fields (None: not a part); 400 naming
+        the field for a bad one (gateway.edge.parse_part)."""
+        parsed = edge.parse_part(ref, index, total, names)
+        return None if parsed is None else cls(*parsed)
+
+
+@dataclass(frozen=True)
 class InboundSMS:
-    """One mobile-originated message as the aggregator described it (sender not yet normalised)."""
+    """One mobile-originated message as the aggregator described it (sender not yet normalised).
+    `part` is set for one part of a long SMS delivered separately (gateway.services.multipart)."""
 
     sender: str
     to: str
     text: str
     external_id: str
     sent_at: datetime | None = None
+    part: MessagePart | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from gateway.aggregators.base import (
     Aggregator,
     AggregatorConfig,
     InboundSMS,
+    MessagePart,
     OutboundSMS,
     SendRequest,
     SendResponse,
@@ -103,6 +104,8 @@ class Generic(Aggregator):
     # MO, form-encoded or JSON:
     #   from=081234567890&to=1708&text=LAPOR+jalan+rusak&id=agg-123&timestamp=2026-11-29T08:00:00Z
     #   {"from": "+6281234567890", "to": "1708", "text": "CEK 1234567890", "id": "agg-124"}
+    # One part of a long SMS (optional extension), the parts sharing concat_ref:
+    #   from=0812...&to=1708&text=LAPOR+jalan+ru&id=agg-125&concat_ref=7&concat_part=1&concat_total=2
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO per request."""
         text = req.field("text")
@@ -117,6 +120,10 @@ class Generic(Aggregator):
                 text=text,
                 external_id=required(req, "id"),
                 sent_at=parse_iso_timestamp(req.field("timestamp")),
+                # Optional: one part of a long SMS delivered separately (README "Generic").
+                part=MessagePart.from_fields(
+                    req.field("concat_ref"), req.field("concat_part"), req.field("concat_total")
+                ),
             )
         ]
 

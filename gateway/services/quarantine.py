@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session
 from gateway.dberrors import describe_db_error
 from gateway.models import (
     INBOUND_PENDING,
+    MULTIPART_OPEN,
     InboundMessage,
+    MultipartMessage,
     OutboundMessage,
     QuarantinedWork,
     WebhookDelivery,
@@ -42,8 +44,9 @@ log = logging.getLogger("gateway.quarantine")
 
 MAX_TRIES = 3
 # Kinds of work, as stored in quarantined_work.kind.
-MO, MT, DLR, WEBHOOK, USSD, SLA = "MO", "MT", "DLR", "WEBHOOK", "USSD", "SLA"
-KINDS = (MO, MT, DLR, WEBHOOK, USSD, SLA)
+# PARTS: a long MO whose parts could not be made into one (gateway.services.multipart).
+MO, MT, DLR, WEBHOOK, USSD, SLA, PARTS = "MO", "MT", "DLR", "WEBHOOK", "USSD", "SLA", "PARTS"
+KINDS = (MO, MT, DLR, WEBHOOK, USSD, SLA, PARTS)
 FAILING, QUARANTINED, DROPPED = "FAILING", "QUARANTINED", "DROPPED"
 STATES = (FAILING, QUARANTINED, DROPPED)
 # Errors that always mean a dependency is down or busy, not that this piece of work is bad.
@@ -229,6 +232,8 @@ _OWN_ROWS = {
         OutboundMessage, ("QUEUED", "SENDING"), "QUEUED", lambda: {"attempts": 0, "next_attempt_at": utcnow()}
     ),
     WEBHOOK: _OwnRow(WebhookDelivery, ("PENDING",), "PENDING", lambda: {"next_attempt_at": utcnow()}),
+    # Put back OPEN, it is past its timeout: the next sweep closes it.
+    PARTS: _OwnRow(MultipartMessage, (MULTIPART_OPEN,), MULTIPART_OPEN, dict),
 }
 
 
@@ -391,6 +396,10 @@ def _enqueue_ussd(rt: Runtime, ref: str) -> None:
     rt.queue.enqueue("workers.jobs.ussd_draft_check", fmt_name, session_id)
 
 
+def _enqueue_sweep(rt: Runtime, _ref: str) -> None:
+    rt.queue.enqueue("workers.jobs.sweep")  # the sweeper closes OPEN long MOs past their timeout
+
+
 def _next_clock_run(_rt: Runtime, _ref: str) -> None:
     """The SLA clock (every 15 minutes) looks at the report again."""
 
@@ -402,4 +411,5 @@ _ENQUEUE: dict[str, Callable[[Runtime, str], None]] = {
     WEBHOOK: _enqueue_webhooks,
     USSD: _enqueue_ussd,
     SLA: _next_clock_run,
+    PARTS: _enqueue_sweep,
 }

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from gateway.models import INBOUND_PENDING, InboundMessage, OutboundMessage, utcnow
 from gateway.queueing import requeue_unfinished
 from gateway.runtime import Runtime
+from gateway.services import multipart
 from gateway.services.outbox import notice_ids
 
 log = logging.getLogger("gateway.sweeper")
@@ -23,14 +24,17 @@ class SweepResult:
     inbound: int
     outbound: int
     unstuck: int
+    assembled: int = 0  # long MOs made from their parts (timed out, or their receiver died)
 
 
-def sweep(rt: Runtime) -> SweepResult:
-    """Enqueue a drain if MOs are still pending after `sweep_after` seconds, re-enqueue MTs
-    due for a send by then, and put MTs stuck in SENDING (a worker died mid-request) back in
-    the queue."""
+def sweep(rt: Runtime, now: datetime | None = None) -> SweepResult:
+    """Close long MOs whose parts stopped coming (gateway.services.multipart), enqueue a drain
+    if MOs are still pending after `sweep_after` seconds, re-enqueue MTs due for a send by
+    then, and put MTs stuck in SENDING (a worker died mid-request) back in the queue."""
     settings = rt.settings
-    now = utcnow()
+    now = now or utcnow()
+    assembled = multipart.close_due(rt, now)
+    rt.doorbell.ring(assembled)
     older_than = now - timedelta(seconds=settings.sweep_after)
     # A send that has been SENDING for longer than its own timeout allows is not running any more.
     stuck_before = now - timedelta(seconds=max(settings.sweep_after, 3 * settings.send_timeout))
@@ -75,7 +79,7 @@ def sweep(rt: Runtime) -> SweepResult:
         settings.job_timeout,
         bulk_ids=sorted(bulk),
     )
-    result = SweepResult(inbound, outbound, unstuck)
-    if inbound_ids or outbound_ids or unstuck:
+    result = SweepResult(inbound, outbound, unstuck, len(assembled))
+    if inbound_ids or outbound_ids or unstuck or assembled:
         log.warning("sweeper re-enqueued %s", result)
     return result

@@ -80,8 +80,8 @@ def inbound(name: str):
     # Counted from what the insert already told us: no extra round trip on the hot path.
     if result.ids:
         MO_RECEIVED.labels(aggregator.name, "accepted").inc(len(result.ids))
-    if len(messages) > len(result.ids):
-        MO_RECEIVED.labels(aggregator.name, "duplicate").inc(len(messages) - len(result.ids))
+    if result.repeats:  # parts of long MOs are counted by gateway.services.multipart
+        MO_RECEIVED.labels(aggregator.name, "duplicate").inc(result.repeats)
     return _respond(aggregator.inbound_ack(result.ids, result.duplicate))
 
 

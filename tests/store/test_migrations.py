@@ -35,6 +35,9 @@ REPORT_LIST_INDEXES = {"ix_reports_created", "ix_reports_status_created"}
 # What revision 0003 adds: the opt-out table and each MT's cost (counted for older rows).
 OPT_OUTS = "opt_outs"
 COST_COLUMNS = ("segments", "encoding")
+# What revision 0004 adds: long MOs delivered part by part (two tables, their indexes).
+MULTIPART_TABLES = ("multipart_messages", "multipart_parts")
+EMPTY_MULTIPART = dict.fromkeys(MULTIPART_TABLES, [])
 
 
 @pytest.fixture
@@ -157,6 +160,35 @@ def seed(engine, n: int = 30) -> None:
         )
         if OPT_OUTS in t:
             conn.execute(t[OPT_OUTS].insert(), dict(msisdn="+6281200000001", created_at=base, channel="SMS"))
+        if "multipart_messages" in t:  # one long MO made from its two parts
+            conn.execute(
+                t["multipart_messages"].insert(),
+                dict(
+                    id=1,
+                    aggregator="generic",
+                    msisdn="+6281200000001",
+                    to="1708",
+                    ref="7",
+                    total=2,
+                    status="COMPLETE",
+                    opened_at=base,
+                    closed_at=base,
+                    inbound_id=1,
+                ),
+            )
+            for index in (1, 2):
+                conn.execute(
+                    t["multipart_parts"].insert(),
+                    dict(
+                        message_id=1,
+                        aggregator="generic",
+                        external_id=f"part-{index}",
+                        part_index=index,
+                        text=f"bagian {index} ",
+                        received_at=base,
+                        late=False,
+                    ),
+                )
         conn.execute(
             t["quarantined_work"].insert(),
             dict(
@@ -205,6 +237,14 @@ def added_by_0003(diff) -> bool:
     return kind == "add_column" and rest[1] == "outbound_messages" and rest[2].name in COST_COLUMNS
 
 
+def added_by_0004(diff) -> bool:
+    """True for a schema difference revision 0004 makes up."""
+    kind, *rest = diff
+    if kind == "add_table":
+        return rest[0].name in MULTIPART_TABLES
+    return kind == "add_index" and rest[0].table.name in MULTIPART_TABLES
+
+
 def test_models_and_migrations_agree(bare_database, engine):
     upgrade_to_head(bare_database)
     assert current_revision(engine) == head_revision()
@@ -219,17 +259,26 @@ def test_the_baseline_is_the_schema_before_0002(bare_database, engine):
     (and what 0003 adds)."""
     upgrade_to(bare_database, BASELINE)
     assert current_revision(engine) == BASELINE
-    missing = {diff[1].name for diff in schema_diff(engine) if diff[0] == "add_index"}
+    diffs = [d for d in schema_diff(engine) if not added_by_0004(d)]
+    missing = {diff[1].name for diff in diffs if diff[0] == "add_index"}
     assert missing == REPORT_LIST_INDEXES
-    assert [d for d in schema_diff(engine) if d[0] != "add_index" and not added_by_0003(d)] == []
+    assert [d for d in diffs if d[0] != "add_index" and not added_by_0003(d)] == []
 
 
 def test_0002_is_the_schema_before_0003(bare_database, engine):
     """At 0002 autogenerate sees exactly the opt-out table and the two cost columns missing."""
     upgrade_to(bare_database, "0002")
-    diffs = schema_diff(engine)
+    diffs = [d for d in schema_diff(engine) if not added_by_0004(d)]
     assert all(added_by_0003(d) for d in diffs), diffs
     assert len(diffs) == 3
+
+
+def test_0003_is_the_schema_before_0004(bare_database, engine):
+    """At 0003 autogenerate sees exactly the two multipart tables and their indexes missing."""
+    upgrade_to(bare_database, "0003")
+    diffs = schema_diff(engine)
+    assert all(added_by_0004(d) for d in diffs), diffs
+    assert sorted(d[1].name for d in diffs if d[0] == "add_table") == list(MULTIPART_TABLES)
 
 
 def test_0003_counts_the_segments_of_every_older_mt(bare_database, engine):
@@ -254,7 +303,7 @@ def test_upgrade_from_the_baseline_keeps_every_row(bare_database, engine):
     upgrade_to_head(bare_database)
 
     assert current_revision(engine) == head_revision()
-    assert snapshot(engine) == {**before, OPT_OUTS: []}
+    assert snapshot(engine) == {**before, OPT_OUTS: [], **EMPTY_MULTIPART}
     assert REPORT_LIST_INDEXES <= index_names(engine, "reports")
     assert costs(engine) == [(1, "GSM-7")] * 30
 
@@ -266,15 +315,28 @@ def test_downgrade_one_step_then_upgrade_again(bare_database, engine):
 
     downgrade_to(bare_database, "-1")
     assert current_revision(engine) == revisions()[-2]
-    assert OPT_OUTS not in inspect(engine).get_table_names()
-    assert not set(COST_COLUMNS) & {c["name"] for c in inspect(engine).get_columns("outbound_messages")}
-    assert snapshot(engine) == {name: rows for name, rows in before.items() if name != OPT_OUTS}
+    assert not set(MULTIPART_TABLES) & set(inspect(engine).get_table_names())
+    assert snapshot(engine) == {name: rows for name, rows in before.items() if name not in MULTIPART_TABLES}
 
     upgrade_to_head(bare_database)
     assert current_revision(engine) == head_revision()
     assert schema_diff(engine) == []
-    assert snapshot(engine) == {**before, OPT_OUTS: []}  # the opt-outs went with the table
-    assert costs(engine) == [(1, "GSM-7")] * 30
+    assert snapshot(engine) == {**before, **EMPTY_MULTIPART}  # the parts went with their tables
+
+
+def test_below_0003_the_opt_outs_and_costs_go_and_come_back_counted(bare_database, engine):
+    upgrade_to_head(bare_database)
+    seed(engine)
+    before = snapshot(engine)
+    downgrade_to(bare_database, "0002")
+    assert OPT_OUTS not in inspect(engine).get_table_names()
+    assert not set(COST_COLUMNS) & {c["name"] for c in inspect(engine).get_columns("outbound_messages")}
+    gone = {OPT_OUTS, *MULTIPART_TABLES}
+    assert snapshot(engine) == {name: rows for name, rows in before.items() if name not in gone}
+
+    upgrade_to_head(bare_database)
+    assert schema_diff(engine) == []
+    assert costs(engine) == [(1, "GSM-7")] * 30  # counted again by 0003
 
 
 def test_upgrade_to_head_twice_changes_nothing(bare_database, engine):

@@ -13,6 +13,7 @@ from gateway.edge import (
     decode_text,
     json_depth_exceeds,
     loads_json,
+    parse_part,
     row_id,
     text_codec,
 )
@@ -165,3 +166,54 @@ def test_loads_json_reads_a_normal_body():
 def test_decode_text_never_returns_a_lone_surrogate():
     """utf-7 decodes "+2AA-" to U+D800, which no database driver can encode (a 500)."""
     assert decode_text(b"a+2AA-b", "utf-7") == "a\ufffdb"
+
+
+# -- a long SMS's part (gateway.edge.parse_part) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "index", "total", "expected"),
+    [
+        pytest.param(None, None, None, None, id="not-a-part"),
+        pytest.param("", " ", "", None, id="blank-is-absent"),
+        pytest.param("7", "2", "3", ("7", 2, 3), id="form-strings"),
+        pytest.param(" a1f ", 1, 255, ("a1f", 1, 255), id="json-ints-udh-max"),
+        pytest.param("7", "1", "1", None, id="one-of-one-is-a-whole-message"),
+        pytest.param("r" * 32, "2", "2", ("r" * 32, 2, 2), id="longest-ref"),
+    ],
+)
+def test_a_valid_part_comes_back_as_ref_index_total(ref, index, total, expected):
+    assert parse_part(ref, index, total) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "index", "total", "field"),
+    [
+        pytest.param("7", "4", "3", "concat_part", id="index-beyond-total"),
+        pytest.param("7", "0", "3", "concat_part", id="index-zero"),
+        pytest.param("7", "-1", "3", "concat_part", id="index-negative"),
+        pytest.param("7", "1.0", "3", "concat_part", id="index-not-whole"),
+        pytest.param("7", "²", "3", "concat_part", id="index-superscript"),
+        pytest.param("7", True, "3", "concat_part", id="index-json-true"),
+        pytest.param("7", "1", "0", "concat_total", id="total-zero"),
+        pytest.param("7", "2", "1", "concat_total", id="two-of-one"),
+        pytest.param("7", "1", "256", "concat_total", id="total-beyond-udh"),
+        pytest.param("7", "1", "9" * 30, "concat_total", id="total-huge"),
+        pytest.param("r" * 33, "1", "2", "concat_ref", id="ref-too-long"),
+        pytest.param("a\x00b", "1", "2", "concat_ref", id="ref-nul"),
+        pytest.param(None, "1", "2", "concat_ref", id="ref-missing"),
+        pytest.param("7", None, "2", "concat_part", id="index-missing"),
+        pytest.param("7", "1", None, "concat_total", id="total-missing"),
+    ],
+)
+def test_a_bad_part_is_refused_naming_the_field(ref, index, total, field):
+    with pytest.raises(InvalidPayload) as exc:
+        parse_part(ref, index, total)
+    assert exc.value.field == field
+
+
+def test_an_aggregator_names_its_own_part_fields():
+    names = ("concat-ref", "concat-part", "concat-total")
+    with pytest.raises(InvalidPayload) as exc:
+        parse_part("7", "3", "2", names)
+    assert exc.value.field == "concat-part"

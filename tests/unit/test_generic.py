@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gateway.aggregators.base import InboundSMS, OutboundSMS, SendResponse, StatusUpdate
+from gateway.aggregators.base import InboundSMS, MessagePart, OutboundSMS, SendResponse, StatusUpdate
 from gateway.aggregators.generic import Generic, GenericConfig
 from gateway.errors import InvalidPayload, SendError
 from tests.support.recorded import load, wire
@@ -42,6 +42,13 @@ WIB = timezone(timedelta(hours=7))
             "mo_form_unicode",
             InboundSMS("081234567890", "1708", "LAPOR jalan “rusak” — parah 🙏", "agg-78"),
             id="form-unicode-text",
+        ),
+        pytest.param(
+            "mo_form_concat_part",
+            InboundSMS(
+                "081234567890", "1708", "ar Minggu, lubangnya ", "acc-4243-2", part=MessagePart("7", 2, 3)
+            ),
+            id="form-concat-part-spacing-kept",
         ),
     ],
 )
