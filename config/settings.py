@@ -95,6 +95,9 @@ class Settings:
     upstream_secret: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
     upstream_window: int = field(default=300, metadata={"env": "GATEWAY_UPSTREAM_WINDOW"})
     upstream_backoff_max: float = field(default=3600.0, metadata={"env": "GATEWAY_UPSTREAM_BACKOFF_MAX"})
+    # The handler console (/console, gateway.web.console): the key that signs its session
+    # cookie. Empty: the console answers 404 (`make run` makes a local one in var/).
+    console_secret: str = field(default="", metadata={"env": "GATEWAY_CONSOLE_SECRET"})
     # Logs (gateway.logconfig): the least level printed, and `text` or `json` lines.
     log_level: str = field(default="INFO", metadata={"env": "GATEWAY_LOG_LEVEL"})
     log_format: str = field(default="text", metadata={"env": "GATEWAY_LOG_FORMAT"})
@@ -182,6 +185,11 @@ def validate(s: Settings) -> Settings:
         _require(_is_http_url(s.kannel_sendsms_url), "GATEWAY_KANNEL_SENDSMS_URL", "must be an http(s) URL")
         _require(bool(s.kannel_username), "GATEWAY_KANNEL_USERNAME", "must be set")
         _require(bool(s.kannel_password), "GATEWAY_KANNEL_PASSWORD", "must be set")
+    _require(
+        not s.console_secret or len(s.console_secret) >= 16,
+        "GATEWAY_CONSOLE_SECRET",
+        "must be at least 16 characters (it signs the console's session cookie)",
+    )
     _validate_handlers(s)
     _validate_logs(s)
     return s
