@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     console_auth.configure_sessions(app, runtime.settings)
     app.register_blueprint(console.bp)
+    from gateway.web import phone
+
+    app.register_blueprint(phone.bp)
     from gateway.web import health
 
     app.register_blueprint(health.bp)
