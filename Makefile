@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel bench-migration contract clean
+.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel bench-migration contract screenshots clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench-kannel: $(DEV_STAMP)  ## 2,000 MO through a real Kannel (fakesmsc) until e
 
 bench-migration: $(DEV_STAMP)  ## alembic upgrade baseline -> head on 100,000 reports, SQLite and PostgreSQL
 	$(BIN)/python bench/migration.py
+
+screenshots: $(DEV_STAMP)  ## the browser scenarios, saving docs/console.png and docs/phone.png (needs chromium)
+	GATEWAY_SCREENSHOTS=docs $(BIN)/pytest -q -m browser -k sqlite tests/browser
 
 contract: $(DEV_STAMP)  ## the shared black-box contract check
 	$(PYTHON) ../shared/tools/contract_check.py .

@@ -94,6 +94,9 @@ class Settings:
     upstream_secret: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
     upstream_window: int = field(default=300, metadata={"env": "GATEWAY_UPSTREAM_WINDOW"})
     upstream_backoff_max: float = field(default=3600.0, metadata={"env": "GATEWAY_UPSTREAM_BACKOFF_MAX"})
+    # The handler console (/console, gateway.web.console): the key that signs its session
+    # cookie. Empty: the console answers 404 (`make run` makes a local one in var/).
+    console_secret: str = field(default="", metadata={"env": "GATEWAY_CONSOLE_SECRET"})
     # Logs (gateway.logconfig): the least level printed, and `text` or `json` lines.
     log_level: str = field(default="INFO", metadata={"env": "GATEWAY_LOG_LEVEL"})
     log_format: str = field(default="text", metadata={"env": "GATEWAY_LOG_FORMAT"})
@@ -200,6 +203,11 @@ def validate(s: Settings) -> Settings:
     _require(s.ussd_draft_ttl >= s.ussd_session_ttl, "GATEWAY_USSD_DRAFT_TTL", "must be >= the session TTL")
     for name, aggregator in aggregators.registry().items():
         aggregators.check(aggregator, s.aggregator_config(name), outbound=s.outbound == name)
+    _require(
+        not s.console_secret or len(s.console_secret) >= 16,
+        "GATEWAY_CONSOLE_SECRET",
+        "must be at least 16 characters (it signs the console's session cookie)",
+    )
     _validate_handlers(s)
     _validate_logs(s)
     return s

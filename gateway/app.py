@@ -38,6 +38,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from gateway.web import admin
 
     app.register_blueprint(admin.bp)
+    from gateway.web import console, console_auth
+
+    console_auth.configure_sessions(app, runtime.settings)
+    app.register_blueprint(console.bp)
+    from gateway.web import phone
+
+    app.register_blueprint(phone.bp)
     from gateway.web import health
 
     app.register_blueprint(health.bp)

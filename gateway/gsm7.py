@@ -73,6 +73,31 @@ def segments(text: str) -> int:
     return _pack(_utf16_widths(text), UCS2_SINGLE, UCS2_PART)
 
 
+def split_segments(text: str) -> list[str]:
+    """`text` cut where a phone's concatenated SMS parts begin (what `segments` counts): one
+    piece when it fits a single SMS, else parts of 153 septets (GSM-7) or 67 UTF-16 units
+    (UCS-2), never splitting an escape pair or a surrogate pair."""
+    gsm = is_gsm7(text)
+    widths = _gsm7_widths(text) if gsm else _utf16_widths(text)
+    single, part = (GSM7_SINGLE, GSM7_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
+    if sum(widths) <= single:
+        return [text]
+    pieces, start, used = [], 0, 0
+    for i, width in enumerate(widths):
+        if used + width > part:
+            pieces.append(text[start:i])
+            start, used = i, 0
+        used += width
+    pieces.append(text[start:])
+    return pieces
+
+
+def unfit_chars(text: str) -> list[str]:
+    """The distinct characters of `text` outside GSM-7, in order: each alone sends the whole
+    SMS as UCS-2 (70 characters a segment instead of 160)."""
+    return list(dict.fromkeys(char for char in text if char not in _GSM7))
+
+
 def encoding(text: str) -> str:
     """The alphabet `text` is sent in: "GSM-7" when every character fits it, else "UCS-2"
     (the same choice `segments` counts with)."""

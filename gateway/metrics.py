@@ -90,6 +90,17 @@ USSD_STEP_LATENCY = Histogram(
     ["format"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+CONSOLE_REQUESTS = Counter(
+    "gateway_console_actions",
+    "Handler console actions, by action (login, status, follow_up, reply, requeue, ...) and "
+    "outcome (ok, refused, invalid, not_found).",
+    ["action", "outcome"],
+)
+PHONE_MESSAGES = Counter(
+    "gateway_phone_simulator_inputs",
+    "What the /phone simulator sent through the real routes, by channel (sms, ussd) and outcome.",
+    ["channel", "outcome"],
+)
 
 MT_OUTCOMES = ("accepted", "retry", "failed", "quarantined")
 

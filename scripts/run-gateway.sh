@@ -15,6 +15,15 @@ if [ -z "${GATEWAY_INBOUND_TOKEN:-}" ] && ! grep -qs '^GATEWAY_INBOUND_TOKEN=' .
   echo "GATEWAY_INBOUND_TOKEN not set: using the local one in var/dev-inbound-token"
 fi
 
+# The same for the handler console's session key (/console): made once, kept in var/ so a
+# restart does not log every handler out. Production sets GATEWAY_CONSOLE_SECRET.
+if [ -z "${GATEWAY_CONSOLE_SECRET:-}" ] && ! grep -qs '^GATEWAY_CONSOLE_SECRET=' .env; then
+  mkdir -p var
+  [ -s var/dev-console-secret ] || python -c 'import secrets; print(secrets.token_urlsafe(32))' > var/dev-console-secret
+  GATEWAY_CONSOLE_SECRET=$(cat var/dev-console-secret)
+  export GATEWAY_CONSOLE_SECRET
+fi
+
 # Validate the configuration (names the bad variable) and read what this script needs.
 eval "$(python -m config.show_shell)"
 

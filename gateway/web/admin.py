@@ -5,35 +5,30 @@ validate the request and call gateway.services.admin; nothing here touches a pho
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from gateway import clock
 from gateway.edge import MAX_ROW_ID, loads_json
 from gateway.errors import InvalidPayload
-from gateway.gsm7 import clean_text
 from gateway.models import REPORT_STATUS_LABELS, ApiToken
 from gateway.runtime import Runtime
-from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, secret_matches, split_token
+from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.services import admin, costs, quarantine, sla, upstream
 from gateway.services.admin import ReportNotFound, ReportQuery
 from gateway.services.outbox import requeue_failed
-from gateway.services.tokens import actor_name
+from gateway.services.tokens import actor_name, find_token
 from gateway.web.openapi import OUTBOUND_STATES, openapi_document
+from gateway.web.params import EARLIEST_DATE, TRACKING_NO, choice_arg, clean_arg, date_arg, int_arg
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
 CHANNELS = ("SMS", "USSD")
 MAX_PER_PAGE = 200
-MAX_TEXT = 1000
-EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2999, 12, 31)
 DEFAULT_STATS_DAYS = 7
-_TRACKING = re.compile(r"^[0-9]{8,10}$")
 
 
 def _rt() -> Runtime:
@@ -42,14 +37,7 @@ def _rt() -> Runtime:
 
 def _authenticate() -> ApiToken:
     header = request.headers.get("Authorization", "")
-    parts = split_token(header[len("Bearer ") :].strip()) if header.startswith("Bearer ") else None
-    token = None
-    if parts is not None:
-        key_id, secret = parts
-        with _rt().sessions() as s:
-            row = s.scalar(select(ApiToken).where(ApiToken.key_id == key_id, ApiToken.revoked_at.is_(None)))
-        if row is not None and secret_matches(secret, row.secret_hash):
-            token = row
+    token = find_token(_rt(), header[len("Bearer ") :]) if header.startswith("Bearer ") else None
     if token is None:
         abort(401, description="missing, unknown or revoked API token")
     return token
@@ -75,50 +63,6 @@ def requires(role: str):
 # -- request reading ------------------------------------------------------------------------
 
 
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    # The length first: int() of thousands of digits is slow, and refused past 4,300 digits.
-    if len(raw) > len(str(hi)) or not raw.isascii() or not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise InvalidPayload(name, f"must be an integer from {lo} to {hi}")
-    return int(raw)
-
-
-def _choice_arg(name: str, choices) -> str | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.upper() not in choices:
-        raise InvalidPayload(name, f"must be one of {', '.join(choices)}")
-    return raw.upper()
-
-
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
-        raise InvalidPayload(name, "must be a date YYYY-MM-DD")
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidPayload(name, "must be a date YYYY-MM-DD") from None
-    # Bounded so the local day's start and end convert to UTC (year 1 or 9999 overflow).
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise InvalidPayload(name, f"must be from {EARLIEST_DATE} to {LATEST_DATE}")
-    return value
-
-
-def _clean(value: str, field: str, required: bool) -> str:
-    if "\x00" in value or len(value) > MAX_TEXT:
-        raise InvalidPayload(field, f"must be text of at most {MAX_TEXT} characters")
-    value = clean_text(value)
-    if required and not value:
-        raise InvalidPayload(field, "must not be empty")
-    return value
-
-
 def _body() -> dict:
     data = loads_json(request.get_data(cache=True)) if request.is_json else None
     if not isinstance(data, dict):
@@ -132,17 +76,17 @@ def _text_field(data: dict, field: str, required: bool = True) -> str:
         value = ""
     if not isinstance(value, str):
         raise InvalidPayload(field, "must be a string" if value is not None else "is required")
-    return _clean(value, field, required)
+    return clean_arg(value, field, required)
 
 
 def _tracking(tracking_no: str) -> str:
-    if not _TRACKING.fullmatch(tracking_no):
+    if not TRACKING_NO.fullmatch(tracking_no):
         abort(404, description="no report with this tracking number")
     return tracking_no
 
 
 def _page() -> tuple[int, int]:
-    return _int_arg("page", 1, 1, 100000), _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    return int_arg("page", 1, 1, 100000), int_arg("per_page", 50, 1, MAX_PER_PAGE)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -161,11 +105,11 @@ def list_reports():
     page, per_page = _page()
     text = request.args.get("q")
     q = ReportQuery(
-        status=_choice_arg("status", tuple(REPORT_STATUS_LABELS)),
-        channel=_choice_arg("channel", CHANNELS),
-        since=_date_arg("since"),
-        until=_date_arg("until"),
-        text=_clean(text, "q", required=False) or None if text is not None else None,
+        status=choice_arg("status", tuple(REPORT_STATUS_LABELS)),
+        channel=choice_arg("channel", CHANNELS),
+        since=date_arg("since"),
+        until=date_arg("until"),
+        text=clean_arg(text, "q", required=False) or None if text is not None else None,
         page=page,
         per_page=per_page,
     )
@@ -177,7 +121,7 @@ def list_reports():
 @requires("viewer")
 def overdue():
     """Open reports past their SLA deadline, most overdue first."""
-    limit = _int_arg("limit", 100, 1, 500)
+    limit = int_arg("limit", 100, 1, 500)
     rt = _rt()
     items = [
         admin.report_summary(rt, report) | {"overdue_since": admin.iso(c.due_at)}
@@ -227,7 +171,7 @@ def reply(tracking_no: str):
 def outbound():
     """Outbound messages, optionally in one state, newest first."""
     page, per_page = _page()
-    status = _choice_arg("status", OUTBOUND_STATES)
+    status = choice_arg("status", OUTBOUND_STATES)
     items, total = admin.list_outbound(_rt(), status, page, per_page)
     return jsonify(items=items, page=page, per_page=per_page, total=total)
 
@@ -237,8 +181,8 @@ def outbound():
 def segments_stats():
     """SMS sent and segments spent per local day, by kind (default: the last 7 days)."""
     rt = _rt()
-    until = _date_arg("until") or datetime.now(clock.parse_zone(rt.settings.timezone)).date()
-    since = _date_arg("since") or max(EARLIEST_DATE, until - timedelta(days=DEFAULT_STATS_DAYS - 1))
+    until = date_arg("until") or datetime.now(clock.parse_zone(rt.settings.timezone)).date()
+    since = date_arg("since") or max(EARLIEST_DATE, until - timedelta(days=DEFAULT_STATS_DAYS - 1))
     if since > until:
         raise InvalidPayload("since", "must not be after until")
     if (until - since).days >= costs.MAX_DAYS:
@@ -263,9 +207,9 @@ def requeue(outbound_id: int):
 @requires("viewer")
 def quarantined():
     """Work set aside because it kept failing, with the QUARANTINED count per kind."""
-    state = _choice_arg("state", quarantine.STATES) or quarantine.QUARANTINED
-    kind = _choice_arg("kind", quarantine.KINDS)
-    limit = _int_arg("limit", 100, 1, 500)
+    state = choice_arg("state", quarantine.STATES) or quarantine.QUARANTINED
+    kind = choice_arg("kind", quarantine.KINDS)
+    limit = int_arg("limit", 100, 1, 500)
     items = quarantine.list_entries(_rt(), state, kind, limit)
     return jsonify(items=[asdict(e) for e in items], counts=quarantine.count_quarantined(_rt()))
 

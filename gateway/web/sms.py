@@ -13,7 +13,7 @@ from gateway.aggregators import inbound_aggregator
 from gateway.aggregators.base import Ack, Aggregator, WireRequest
 from gateway.errors import CallbackRefused, InvalidPayload
 from gateway.metrics import DLR_RECEIVED, MO_RECEIVED
-from gateway.services.inbox import accept_inbound
+from gateway.services.inbox import Accepted, accept_inbound
 from gateway.services.outbox import apply_status_updates
 from gateway.web.auth import require_inbound_token
 from gateway.web.signature import already_handled, remember_handled
@@ -70,19 +70,26 @@ def inbound(name: str):
     if _replayed(replay_key):  # stored before: the same answer as any duplicate, no database
         MO_RECEIVED.labels(aggregator.name, "duplicate").inc()
         return _respond(aggregator.inbound_ack([], duplicate=True))
+    result = receive_inbound(current_app.extensions["gateway"], aggregator, wire)
+    _handled(replay_key)
+    return _respond(aggregator.inbound_ack(result.ids, result.duplicate))
+
+
+def receive_inbound(rt, aggregator: Aggregator, wire: WireRequest) -> Accepted:
+    """Parse and store the MOs of one request, counted: the receive path of the inbound route,
+    shared with the /phone simulator (gateway.web.phone) so it goes through the same steps."""
     try:
         messages = aggregator.parse_inbound(wire)
-        result = accept_inbound(current_app.extensions["gateway"], aggregator.name, messages)
+        result = accept_inbound(rt, aggregator.name, messages)
     except (InvalidPayload, DataError, IntegrityError):  # answered 400 by the app's handlers
         MO_RECEIVED.labels(aggregator.name, "refused").inc()
         raise
-    _handled(replay_key)
     # Counted from what the insert already told us: no extra round trip on the hot path.
     if result.ids:
         MO_RECEIVED.labels(aggregator.name, "accepted").inc(len(result.ids))
     if result.repeats:  # parts of long MOs are counted by gateway.services.multipart
         MO_RECEIVED.labels(aggregator.name, "duplicate").inc(result.repeats)
-    return _respond(aggregator.inbound_ack(result.ids, result.duplicate))
+    return result
 
 
 @bp.route("/<name>/status", methods=["GET", "POST"])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
+from gateway.aggregators.base import Ack, WireRequest
 from gateway.metrics import USSD_STEP_LATENCY
+from gateway.ussd.base import UssdFormat
 from gateway.ussd.formats import REGISTRY
 from gateway.ussd.service import handle_step
 from gateway.web.auth import require_inbound_token
@@ -23,7 +25,13 @@ def step(name: str):
     fmt = REGISTRY.get(name)
     if fmt is None:
         abort(404, description=f"unknown USSD format {name!r}")
-    with USSD_STEP_LATENCY.labels(name).time():
-        ussd_step = fmt.parse(wire_request(request), rt.settings.region)
-        ack = fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))
+    ack = answer_step(rt, fmt, wire_request(request))
     return Response(ack.body, status=ack.status, content_type=ack.content_type)
+
+
+def answer_step(rt, fmt: UssdFormat, wire: WireRequest) -> Ack:
+    """Parse one step, run the menu, render the answer, timed: the route's path, shared with
+    the /phone simulator (gateway.web.phone)."""
+    with USSD_STEP_LATENCY.labels(fmt.name).time():
+        ussd_step = fmt.parse(wire, rt.settings.region)
+        return fmt.render(ussd_step.session_id, handle_step(rt, fmt, ussd_step))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway import gsm7
 from gateway.gsm7 import GSM7_BASIC, GSM7_EXTENSION, clean_text, encoding, is_gsm7, segments, septets, to_gsm7
 
 NOT_GSM = "ā"  # a-macron: a letter phones send that forces UCS-2
@@ -177,3 +178,37 @@ def test_clean_text_leaves_no_controls_and_no_double_spaces(text):
     assert all(char == "\n" or unicodedata.category(char) != "Cc" for char in cleaned)
     assert cleaned == cleaned.strip()
     assert clean_text(cleaned) == cleaned
+
+
+@pytest.mark.parametrize(
+    "text, lengths",
+    [
+        pytest.param("", [0], id="empty-one-piece"),
+        pytest.param("a" * 160, [160], id="gsm7-single-full"),
+        pytest.param("a" * 161, [153, 8], id="gsm7-two-parts"),
+        pytest.param("a" * 306, [153, 153], id="gsm7-two-full-parts"),
+        pytest.param("a" * 152 + "€" + "b" * 10, [152, 11], id="escape-pair-not-split"),
+        pytest.param("’" * 70, [70], id="ucs2-single-full"),
+        pytest.param("’" * 71, [67, 4], id="ucs2-two-parts"),
+        pytest.param("’" * 66 + EMOJI + "x" * 10, [66, 11], id="surrogate-pair-not-split"),
+    ],
+)
+def test_split_segments_cuts_where_the_parts_begin(text, lengths):
+    pieces = gsm7.split_segments(text)
+    assert [len(p) for p in pieces] == lengths
+    assert "".join(pieces) == text
+    assert len(pieces) == gsm7.segments(text)
+
+
+@pytest.mark.parametrize(
+    "text, unfit",
+    [
+        pytest.param("Jalan rusak di RT 05", [], id="plain"),
+        pytest.param("Terima kasih ‘Pak’ – segera", ["‘", "’", "–"], id="quotes-and-dash-once-each"),
+        pytest.param("a€b{}", [], id="extension-fits"),
+        pytest.param(f"ok {EMOJI}{EMOJI}", [EMOJI], id="emoji"),
+    ],
+)
+def test_unfit_chars_names_what_forces_ucs2(text, unfit):
+    assert gsm7.unfit_chars(text) == unfit
+    assert gsm7.encoding(text) == ("GSM-7" if not unfit else "UCS-2")
