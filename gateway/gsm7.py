@@ -157,3 +157,40 @@ def _char_to_gsm7(char: str) -> str:
     if base and is_gsm7(base):
         return base
     return "?"
+
+
+# The extension table (3GPP TS 23.038, 6.2.1.1): the code that follows ESC (0x1B) -> the character.
+GSM7_EXTENSION_CODES: dict[int, str] = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+_ESC = 0x1B
+
+
+def decode_septets(raw: bytes) -> str:
+    """GSM 03.38 text carried one septet per octet (unpacked, as SMPP's `short_message` carries
+    the default alphabet, data_coding 0): ESC + code is an extension character (an unknown code
+    reads as its basic character, as TS 23.038 asks of receivers); an octet above 0x7F is no
+    septet and becomes U+FFFD; a trailing ESC is dropped."""
+    out, escaped = [], False
+    for octet in raw:
+        if octet > 0x7F:
+            out.append("\ufffd")
+            escaped = False
+        elif escaped:
+            # ESC ESC would open another extension table: TS 23.038 says to show a space.
+            out.append(GSM7_EXTENSION_CODES.get(octet) or (" " if octet == _ESC else _BASIC_TABLE[octet]))
+            escaped = False
+        elif octet == _ESC:
+            escaped = True
+        else:
+            out.append(_BASIC_TABLE[octet])
+    return "".join(out)

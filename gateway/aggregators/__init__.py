@@ -8,12 +8,16 @@ GATEWAY_OUTBOUND=<name>, and reads its own GATEWAY_<NAME>_* settings (config/agg
 from __future__ import annotations
 
 from gateway.aggregators.base import Aggregator
+from gateway.aggregators.dartmedia import Dartmedia
 from gateway.aggregators.generic import Generic
+from gateway.aggregators.jasmin import Jasmin
 from gateway.aggregators.kannel import Kannel
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
+    "jasmin": Jasmin(),
+    "dartmedia": Dartmedia(),
 }
 
 
