@@ -10,10 +10,12 @@ from __future__ import annotations
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.kannel import Kannel
+from gateway.aggregators.vonage import Vonage
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
+    "vonage": Vonage(),
 }
 
 
