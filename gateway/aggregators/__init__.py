@@ -7,6 +7,7 @@ GATEWAY_OUTBOUND=<name>, and reads its own GATEWAY_<NAME>_* settings (config/agg
 
 from __future__ import annotations
 
+from gateway.aggregators.africastalking import AfricasTalking
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.kannel import Kannel
@@ -16,6 +17,7 @@ REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
     "vonage": Vonage(),
+    "africastalking": AfricasTalking(),
 }
 
 

@@ -61,9 +61,11 @@ def send_error(
     )
 
 
-def utc_timestamp(raw: str | None, field: str, formats: tuple[str, ...]) -> datetime | None:
-    """An optional timestamp in UTC, in one of `formats` (strptime; a trailing Z or offset
-    accepted by ISO 8601 too); a present but unreadable or implausible one is a 400."""
+def utc_timestamp(
+    raw: str | None, field: str, formats: tuple[str, ...] = (), iso: bool = False
+) -> datetime | None:
+    """An optional timestamp in UTC, in one of `formats` (strptime; naive means UTC) or, with
+    `iso`, any ISO 8601 form; a present but unreadable or implausible one is a 400."""
     value = (raw or "").strip()
     if not value:
         return None
@@ -73,8 +75,9 @@ def utc_timestamp(raw: str | None, field: str, formats: tuple[str, ...]) -> date
         except ValueError:
             continue
         return check_sent_at(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), field)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidPayload(field, "is not a timestamp this aggregator sends") from None
-    return check_sent_at(parsed, field)
+    if iso:
+        try:
+            return check_sent_at(datetime.fromisoformat(value.replace("Z", "+00:00")), field)
+        except ValueError:
+            pass
+    raise InvalidPayload(field, "is not a timestamp in this aggregator's format")
