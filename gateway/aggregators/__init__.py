@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gateway.aggregators.africastalking import AfricasTalking
 from gateway.aggregators.base import Aggregator
+from gateway.aggregators.eight_by_eight import EightByEight
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.kannel import Kannel
 from gateway.aggregators.vonage import Vonage
@@ -18,6 +19,7 @@ REGISTRY: dict[str, Aggregator] = {
     "kannel": Kannel(),
     "vonage": Vonage(),
     "africastalking": AfricasTalking(),
+    "8x8": EightByEight(),
 }
 
 
