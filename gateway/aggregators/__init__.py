@@ -7,17 +7,23 @@ GATEWAY_OUTBOUND=<name>, and reads its own GATEWAY_<NAME>_* settings (config/agg
 
 from __future__ import annotations
 
+from gateway.aggregators.africastalking import AfricasTalking
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.dartmedia import Dartmedia
+from gateway.aggregators.eight_by_eight import EightByEight
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.jasmin import Jasmin
 from gateway.aggregators.kannel import Kannel
+from gateway.aggregators.vonage import Vonage
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
     "jasmin": Jasmin(),
     "dartmedia": Dartmedia(),
+    "vonage": Vonage(),
+    "africastalking": AfricasTalking(),
+    "8x8": EightByEight(),
 }
 
 
