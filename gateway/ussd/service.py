@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import replies
+from gateway.commands.lapor import report_filed
 from gateway.models import Report, ReportEvent, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
@@ -185,7 +186,7 @@ def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
             source_key=source_key,
             channel="USSD",
         )
-        text = replies.report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
+        text = report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
         sms = queue_message(s, rt, f"ussd-filed:{report.id}", msisdn, text, report_id=report.id)
         tracking_no, sms_id, queued = report.tracking_no, sms.id, sms.status == "QUEUED"
         report_id = report.id
