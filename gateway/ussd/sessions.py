@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 
 from redis import Redis
 
-from gateway.ussd.menu import State
+from gateway.metrics import USSD_UNKNOWN_SCREENS
+from gateway.ussd.menu import State, is_screen
+
+log = logging.getLogger("gateway.ussd")
 
 
 def _digest(*parts: str, size: int) -> str:
@@ -94,6 +98,12 @@ class SessionStore:
         if raw is None:
             return None
         data = json.loads(raw)
+        screen = data["state"].get("screen")
+        if not is_screen(screen):
+            # Saved by a deploy with a screen this one lacks (a rolling upgrade or rollback):
+            # from_dict restarts it at the main menu, which the citizen sees, so it is counted.
+            log.warning("USSD session at unknown screen %r, restarted at the main menu", str(screen)[:40])
+            USSD_UNKNOWN_SCREENS.inc()
         state = State.from_dict(data["state"])
         return Session(
             data["msisdn"], state, data["history"], data["watching"], data.get("filing") or new_filing()
