@@ -60,7 +60,7 @@ def process_inbound(rt: Runtime, inbound_id: int) -> str:
             return "quarantined"  # set aside while this job waited; an admin decides
         [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != INBOUND_DONE else [None]
         handled = _handle(rt, s, msg, verdict, fresh=False)
-    after_commit(rt, [handled])
+    after_mos_committed(rt, [handled])
     return handled.outcome
 
 
@@ -100,7 +100,7 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
     return Handled(outcome, reply, msg.id, filed, tracking_no)
 
 
-def after_commit(
+def after_mos_committed(
     rt: Runtime, handled: list[Handled], out_of_time: Callable[[], bool] = lambda: False
 ) -> None:
     """Send the committed replies now, from this job (if this process dies first, they are

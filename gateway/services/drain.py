@@ -1,10 +1,11 @@
 """Draining the inbox: every pending MO, a batch (GATEWAY_DRAIN_BATCH) per database
 transaction, each batch's replies sent as soon as it commits.
 
-One job per MO would cap the pipeline at RQ's own rate (about 110 no-op jobs/s per
-SimpleWorker on two cores), whatever the job does; a batch also pays one commit for many
-MOs. The receiver rings a doorbell (gateway.queueing.Doorbell) and one drain job
-takes everything pending, so the number of jobs follows the bursts, not the messages.
+One job per MO would cap the pipeline at RQ's own job rate (the "RQ no-op ceiling" that
+`make bench-rq`, bench/rq_ceiling.py, measures; README "Performance"), whatever the job
+does; a batch also pays one commit for many MOs. The receiver rings a doorbell
+(gateway.queueing.Doorbell) and one drain job takes everything pending, so the number of
+jobs follows the bursts, not the messages.
 
 Crash safety is the transaction's: a batch is committed whole or not at all, so a worker
 killed mid-batch leaves its MOs PENDING for the next drain (rung by the next MO or by the
@@ -94,7 +95,7 @@ def _drain_batch(rt: Runtime, skip: set[int], result: DrainResult, out_of_time: 
             raise  # the job fails, the MOs stay PENDING, the sweeper retries
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
         return _one_by_one(rt, ids, skip, result)
-    conversation.after_commit(rt, handled, out_of_time)
+    conversation.after_mos_committed(rt, handled, out_of_time)
     return len(ids)
 
 

@@ -66,8 +66,8 @@ def draft_notice_key(draft: Draft) -> str:
 
 
 @dataclass
-class Session:
-    """One live session."""
+class MenuSession:
+    """One live USSD menu session (its state in Redis; not a database session)."""
 
     msisdn: str
     state: State
@@ -92,7 +92,7 @@ class SessionStore:
     def __init__(self, redis: Redis, session_ttl: int, draft_ttl: int):
         self.redis, self.session_ttl, self.draft_ttl = redis, session_ttl, draft_ttl
 
-    def load(self, owner: str) -> Session | None:
+    def load(self, owner: str) -> MenuSession | None:
         """The live session, or None (never started, expired or ended)."""
         raw = self.redis.get(f"gw:ussd:s:{owner}")
         if raw is None:
@@ -105,11 +105,11 @@ class SessionStore:
             log.warning("USSD session at unknown screen %r, restarted at the main menu", str(screen)[:40])
             USSD_UNKNOWN_SCREENS.inc()
         state = State.from_dict(data["state"])
-        return Session(
+        return MenuSession(
             data["msisdn"], state, data["history"], data["watching"], data.get("filing") or new_filing()
         )
 
-    def save(self, owner: str, session: Session) -> None:
+    def save(self, owner: str, session: MenuSession) -> None:
         """Store the session for another `session_ttl` seconds."""
         data = {
             "msisdn": session.msisdn,
