@@ -12,6 +12,7 @@ checks the answers against them (tests/store/test_openapi.py).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,13 @@ MAX_PER_PAGE = 200
 MAX_TEXT = 1000
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2999, 12, 31)
 _DATE_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@dataclass(frozen=True)
+class IfMissing:
+    """Field metadata: the 400 reason when a required field is absent (default "is required")."""
+
+    reason: str
 
 
 def _refuse(reason: str) -> PydanticCustomError:
@@ -137,9 +145,8 @@ def _status_type() -> Any:
             raise _refuse(reason)
         return raw
 
-    return Annotated[
-        str, PlainValidator(parse), WithJsonSchema({"type": "string", "enum": list(REPORT_STATUSES)})
-    ]
+    schema = WithJsonSchema({"type": "string", "enum": list(REPORT_STATUSES)})
+    return Annotated[str, PlainValidator(parse), schema, IfMissing(reason)]
 
 
 # -- reading requests -----------------------------------------------------------------------
@@ -159,8 +166,14 @@ def read(model: type[Request], data: dict) -> Any:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = str(error["loc"][0]) if error["loc"] else "body"
-        reason = "is required" if error["type"] == "missing" else error["msg"]
+        reason = _missing_reason(model, field) if error["type"] == "missing" else error["msg"]
         raise InvalidPayload(field, reason) from None
+
+
+def _missing_reason(model: type[Request], field: str) -> str:
+    info = model.model_fields.get(field)
+    marks = [m for m in (info.metadata if info else ()) if isinstance(m, IfMissing)]
+    return marks[0].reason if marks else "is required"
 
 
 # -- query strings --------------------------------------------------------------------------
