@@ -84,6 +84,11 @@ DLR_RECEIVED = Counter(
     "Delivery reports received, by aggregator and status (SENT, DELIVERED, ...).",
     ["aggregator", "status"],
 )
+USSD_UNKNOWN_SCREENS = Counter(
+    "gateway_ussd_unknown_screens",
+    "USSD sessions loaded at a screen this deploy has not registered (saved by another version), "
+    "restarted at the main menu.",
+)
 USSD_STEP_LATENCY = Histogram(
     "gateway_ussd_step_latency_seconds",
     "Time to answer one USSD step, by format.",

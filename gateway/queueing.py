@@ -2,9 +2,10 @@
 data, so a job lost with Redis is re-enqueued by the sweeper from what the database says is
 pending.
 
-MOs are not one job each: one job per message caps the pipeline at RQ's own job rate
-(about 110 no-op jobs/s per SimpleWorker here). The receiver rings a "doorbell" instead,
-and one drain job handles every pending MO in batches (gateway.services.drain)."""
+MOs are not one job each: one job per message caps the pipeline at RQ's own job rate (the
+"RQ no-op ceiling": `make bench-rq`, bench/rq_ceiling.py, README "Performance"). The
+receiver rings a "doorbell" instead, and one drain job handles every pending MO in batches
+(gateway.services.drain)."""
 
 from __future__ import annotations
 

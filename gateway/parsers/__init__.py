@@ -1,5 +1,5 @@
-"""Citizen-language parsing: keywords (LAPOR, CEK, BALAS, INFO, BERHENTI, MULAI) and tracking
-numbers. Pure, no I/O."""
+"""Citizen-language parsing: the command grammar (keywords, separators, the free-text rule)
+and tracking numbers. Pure, no I/O. Which commands exist is registered in gateway.commands."""
 
 from gateway.parsers.commands import (
     ANONYMOUS,
@@ -7,8 +7,6 @@ from gateway.parsers.commands import (
     CHECK,
     CONFIDENTIAL,
     HELP,
-    KEYWORDS,
-    KINDS,
     MISSING_NUMBER,
     MISSING_TEXT,
     OPT_IN,
@@ -17,9 +15,9 @@ from gateway.parsers.commands import (
     REPLY,
     REPORT,
     Command,
+    Grammar,
     is_complaint,
     normalise_message,
-    parse_command,
 )
 from gateway.parsers.tracking import damm_check_digit, is_valid_tracking_number, new_tracking_number
 
@@ -29,8 +27,6 @@ __all__ = [
     "CHECK",
     "CONFIDENTIAL",
     "HELP",
-    "KEYWORDS",
-    "KINDS",
     "MISSING_NUMBER",
     "MISSING_TEXT",
     "OPT_IN",
@@ -39,10 +35,10 @@ __all__ = [
     "REPLY",
     "REPORT",
     "Command",
+    "Grammar",
     "damm_check_digit",
     "is_complaint",
     "is_valid_tracking_number",
     "new_tracking_number",
     "normalise_message",
-    "parse_command",
 ]

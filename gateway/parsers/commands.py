@@ -1,21 +1,19 @@
-"""Citizen commands: turn what a feature-phone user texts to 1708 into one `Command`.
+"""The citizen-command grammar: turn what a feature-phone user texts to 1708 into one `Command`.
 
-    LAPOR [RAHASIA|ANONIM] <text>    new report (aliases LAPORAN, LPR, ADUAN, ADU, ADUKAN)
-    CEK <no>                         report status (CEK STATUS, STATUS, STS, CK)
-    BALAS <no> <text>                reporter's reply (BLS, JAWAB, TANGGAPAN, TANGGAPI)
-    INFO | BANTUAN | HELP | ? | MENU | TOLONG   the guide, only when sent alone
-    BERHENTI | STOP | UNREG          no more notices to this number (OPT_OUT)
-    MULAI | START                    notices again (OPT_IN)
-    anything else                    a free-text report if it reads like a complaint, else the guide
+Which keywords exist is not decided here: each command registers its aliases and one of the
+argument parsers below in gateway.commands (one module per command), and a `Grammar` built
+from those registrations matches them. This module only knows how people type:
 
-Tolerated, because that is what people type: any case, extra spaces, a leading "REG ", a
+any case, extra spaces, a leading "REG ", a
 literal "<spasi>", and any of `# . : , - * /` (or nothing, before digits) after a keyword.
-Pure and total: `parse_command` never raises.
+A keyword-less text is a free-text report if it reads like a complaint, else the guide.
+Pure and total: `Grammar.parse` never raises.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.gsm7 import clean_text
@@ -23,19 +21,9 @@ from gateway.parsers.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_n
 
 REPORT, CHECK, REPLY, HELP = "REPORT", "CHECK", "REPLY", "HELP"
 OPT_OUT, OPT_IN = "STOP", "START"
-KINDS = (REPORT, CHECK, REPLY, HELP, OPT_OUT, OPT_IN)
 PUBLIC, CONFIDENTIAL, ANONYMOUS = "PUBLIC", "CONFIDENTIAL", "ANONYMOUS"
 MISSING_TEXT, MISSING_NUMBER, BAD_NUMBER = "MISSING_TEXT", "MISSING_NUMBER", "BAD_NUMBER"
 
-# Keyword aliases per kind. A multi-word alias matches with any separators between its words.
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    REPORT: ("LAPOR", "LAPORAN", "LPR", "ADUAN", "ADU", "ADUKAN"),
-    CHECK: ("CEK", "CEK STATUS", "STATUS", "STS", "CK"),
-    REPLY: ("BALAS", "BLS", "JAWAB", "TANGGAPAN", "TANGGAPI"),
-    HELP: ("INFO", "BANTUAN", "HELP", "?", "MENU", "TOLONG"),
-    OPT_OUT: ("BERHENTI", "STOP", "UNREG"),
-    OPT_IN: ("MULAI", "START"),
-}
 # Privacy modifiers right after a report keyword: "LAPOR RAHASIA ...", "LAPOR#anonim#...".
 PRIVACY_WORDS: dict[str, tuple[str, ...]] = {CONFIDENTIAL: ("RAHASIA",), ANONYMOUS: ("ANONIM", "ANONYMOUS")}
 # Words people put before the number: "CEK NO. 1234567890", "BALAS nomor laporan 1234567890 ...".
@@ -82,7 +70,6 @@ _REPLY_NUMBER = re.compile(rf"{_LABELS}(?P<digits>[0-9]+)", _FLAGS)
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
-_KEYWORD = _table_pattern(KEYWORDS)
 _PRIVACY = _table_pattern(PRIVACY_WORDS)
 
 
@@ -90,7 +77,7 @@ _PRIVACY = _table_pattern(PRIVACY_WORDS)
 class Command:
     """One parsed citizen message. `problem` is "" when well formed."""
 
-    kind: str  # REPORT | CHECK | REPLY | HELP | STOP | START
+    kind: str  # a registered command's kind: REPORT | CHECK | REPLY | HELP | STOP | START | ...
     text: str = ""  # report body (REPORT) or reply body (REPLY), cleaned
     privacy: str = PUBLIC  # REPORT only: PUBLIC | CONFIDENTIAL | ANONYMOUS
     tracking_no: str = ""  # CHECK/REPLY: the digits as typed (may be invalid)
@@ -98,14 +85,27 @@ class Command:
     explicit: bool = True  # False for a REPORT filed from free text without a keyword
 
 
-def parse_command(text: str) -> Command:
-    """Parse one inbound SMS body into a `Command`; never raises."""
-    body = _strip_prefixes(normalise_message(text))
-    match = _KEYWORD.match(body)
-    if match is None:
-        return _free_text(body)
-    rest = _strip_separators(body[match.end() :])
-    return _HANDLERS[match.lastgroup](body, rest)
+ArgumentParser = Callable[[str, str], Command]
+"""(body, rest) -> Command: `body` is the whole normalised message (for the free-text
+fallback), `rest` what follows the keyword, separators stripped."""
+
+
+class Grammar:
+    """Keyword aliases per command kind, each with its argument parser, compiled to one
+    pattern. A multi-word alias matches with any separators between its words."""
+
+    def __init__(self, table: Mapping[str, tuple[tuple[str, ...], ArgumentParser]]):
+        self._parsers = {kind: parse for kind, (_, parse) in table.items()}
+        self._keyword = _table_pattern({kind: aliases for kind, (aliases, _) in table.items()})
+
+    def parse(self, text: str) -> Command:
+        """Parse one inbound SMS body into a `Command`; never raises."""
+        body = _strip_prefixes(normalise_message(text))
+        match = self._keyword.match(body)
+        if match is None:
+            return _free_text(body)
+        rest = _strip_separators(body[match.end() :])
+        return self._parsers[match.lastgroup](body, rest)
 
 
 def normalise_message(text: str) -> str:
@@ -139,7 +139,8 @@ def _free_text(body: str) -> Command:
     return Command(HELP)
 
 
-def _report(body: str, rest: str) -> Command:
+def report_args(body: str, rest: str) -> Command:
+    """LAPOR [RAHASIA|ANONIM] <text>: the report's privacy and text."""
     privacy = PUBLIC
     match = _PRIVACY.match(rest)
     if match:
@@ -148,7 +149,8 @@ def _report(body: str, rest: str) -> Command:
     return Command(REPORT, text=rest, privacy=privacy, problem="" if rest else MISSING_TEXT)
 
 
-def _check(body: str, rest: str) -> Command:
+def check_args(body: str, rest: str) -> Command:
+    """CEK <no>: the tracking number, digit groups joined (see `_pick_number`)."""
     match = _CHECK_NUMBER.match(rest)
     if match is None:
         return _missing_number(CHECK, body, rest)
@@ -178,7 +180,8 @@ def _pick_number(groups: list[str]) -> str:
     return fitting if is_valid_tracking_number(fitting) else joined
 
 
-def _reply(body: str, rest: str) -> Command:
+def reply_args(body: str, rest: str) -> Command:
+    """BALAS <no> <text>: the tracking number (one run of digits) and the answer."""
     match = _REPLY_NUMBER.match(rest)
     if match is None:
         return _missing_number(REPLY, body, rest)
@@ -199,27 +202,26 @@ def _missing_number(kind: str, body: str, rest: str) -> Command:
     return Command(kind, text=rest if kind == REPLY else "", problem=MISSING_NUMBER)
 
 
-def _help(body: str, rest: str) -> Command:
-    # "TOLONG" alone asks for the guide; "Tolong, jalan di desa kami ..." is a complaint.
-    if _ONLY_PUNCTUATION.fullmatch(rest):
-        return Command(HELP)
-    return _free_text(body)
+def alone(kind: str) -> ArgumentParser:
+    """The parser of a keyword that means something only when sent alone (punctuation aside):
+    "TOLONG" alone asks for the guide; "Tolong, jalan di desa kami ..." is a complaint."""
 
-
-def _subscription(body: str, rest: str, kind: str) -> Command:
-    # "STOP", "UNREG LAPOR", "berhenti kirim sms" switch notices; "Stop pungli di kantor desa
-    # kami" or "Mulai kemarin lampu jalan mati" are complaints that open with the word.
-    if is_complaint(rest):
+    def parse(body: str, rest: str) -> Command:
+        if _ONLY_PUNCTUATION.fullmatch(rest):
+            return Command(kind)
         return _free_text(body)
-    return Command(kind)
+
+    return parse
 
 
-def _opt_out(body: str, rest: str) -> Command:
-    return _subscription(body, rest, OPT_OUT)
+def unless_complaint(kind: str) -> ArgumentParser:
+    """The parser of a keyword that may carry a few short words: "STOP", "UNREG LAPOR",
+    "berhenti kirim sms" switch notices; "Stop pungli di kantor desa kami" or "Mulai kemarin
+    lampu jalan mati" are complaints that open with the word."""
 
+    def parse(body: str, rest: str) -> Command:
+        if is_complaint(rest):
+            return _free_text(body)
+        return Command(kind)
 
-def _opt_in(body: str, rest: str) -> Command:
-    return _subscription(body, rest, OPT_IN)
-
-
-_HANDLERS = {REPORT: _report, CHECK: _check, REPLY: _reply, HELP: _help, OPT_OUT: _opt_out, OPT_IN: _opt_in}
+    return parse

@@ -30,7 +30,7 @@ from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import costs, notices, optout
-from gateway.services.sla import CLOSED_STATUSES, Rules, report_clock
+from gateway.services.sla import CLOSED_STATUSES, Rules, report_deadline
 
 
 class ReportNotFound(GatewayError):
@@ -91,7 +91,7 @@ def list_reports(rt: Runtime, q: ReportQuery) -> tuple[list[dict], int]:
 
 def report_summary(rt: Runtime, r: Report, rules: Rules | None = None) -> dict:
     """A report as listed: no timeline."""
-    c = report_clock(rules or Rules.from_settings(rt.settings), r)
+    c = report_deadline(rules or Rules.from_settings(rt.settings), r)
     return {
         "tracking_no": r.tracking_no,
         "status": r.status,

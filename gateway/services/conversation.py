@@ -1,4 +1,6 @@
-"""Answering a citizen's MO: parse the command, act on it, queue exactly one reply.
+"""Answering a citizen's MO: parse the command, act on it, queue exactly one reply. What each
+command means (keywords, handler, reply text) is registered in gateway.commands; this module
+only runs one MO through the registry, once.
 
 All of it runs in the database transaction that marks the MO done (one per batch of MOs,
 see gateway.services.drain), so a job that runs twice (a worker killed mid-job, a sweeper
@@ -16,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import replies
+from gateway.commands import REGISTRY, Turn
 from gateway.logconfig import correlation, mo_correlation
 from gateway.models import INBOUND_DONE, INBOUND_QUARANTINED, InboundMessage, OutboundMessage, as_utc, utcnow
-from gateway.parsers import Command, is_valid_tracking_number, parse_command
+from gateway.parsers import Command
 from gateway.runtime import Runtime
-from gateway.services import citizen, optout, upstream
+from gateway.services import upstream
 from gateway.services.flood import SILENT, WARN, check_floods
 from gateway.services.outbox import queue_message, send_batch
 from gateway.services.reports import reserve_tracking_numbers
@@ -57,7 +60,7 @@ def process_inbound(rt: Runtime, inbound_id: int) -> str:
             return "quarantined"  # set aside while this job waited; an admin decides
         [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != INBOUND_DONE else [None]
         handled = _handle(rt, s, msg, verdict, fresh=False)
-    after_commit(rt, [handled])
+    after_mos_committed(rt, [handled])
     return handled.outcome
 
 
@@ -83,10 +86,10 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
     if verdict in (WARN, SILENT):
         outcome, text = "FLOOD", replies.flood_warning() if verdict == WARN else None
     else:
-        command = parse_command(msg.text)
+        command = REGISTRY.parse(msg.text)
         outcome, text = command.kind, answer(rt, s, msg, command, fresh)
         # A report (LAPOR) or the citizen's answer to a follow-up (BALAS) is now on record.
-        filed = msg.report is not None and command.kind in ("REPORT", "REPLY") and not command.problem
+        filed = msg.report is not None and REGISTRY.files(command) and not command.problem
     reply = None
     if text is not None:
         reply = queue_message(
@@ -97,7 +100,7 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
     return Handled(outcome, reply, msg.id, filed, tracking_no)
 
 
-def after_commit(
+def after_mos_committed(
     rt: Runtime, handled: list[Handled], out_of_time: Callable[[], bool] = lambda: False
 ) -> None:
     """Send the committed replies now, from this job (if this process dies first, they are
@@ -108,7 +111,7 @@ def after_commit(
     reply_ids = [h.reply_id for h in handled if h.reply is not None]
     if reply_ids:
         send_batch(rt, reply_ids, out_of_time)
-    if any(h.outcome in ("REPORT", "REPLY") for h in handled):
+    if any(h.filed for h in handled):
         upstream.kick(rt)  # send the new reports' or BALAS's webhooks (no-op when the link is off)
 
 
@@ -134,46 +137,6 @@ def _reply_key(msg: InboundMessage) -> str:
 
 
 def answer(rt: Runtime, s: Session, msg: InboundMessage, command: Command, fresh: bool = False) -> str:
-    """Act on the command and return the reply text (`fresh`: see handle_batch)."""
-    short_code = rt.settings.short_code
-    if command.kind == "HELP":
-        return replies.help_text(short_code)
-    if command.kind == "STOP":
-        optout.opt_out(s, msg.msisdn, inbound_id=msg.id)
-        return replies.opted_out(short_code)
-    if command.kind == "START":
-        optout.opt_in(s, msg.msisdn)
-        return replies.opted_in(short_code)
-    if command.kind == "REPORT":
-        if command.problem:
-            return replies.report_missing_text()
-        report = citizen.file(
-            s,
-            rt,
-            msisdn=msg.msisdn,
-            text=command.text,
-            privacy=command.privacy,
-            source_key=f"sms:{msg.id}",
-            channel="SMS",
-            inbound_id=msg.id,
-            fresh=fresh,
-        )
-        msg.report = report
-        return replies.report_filed(report.tracking_no, report.privacy, short_code)
-    # CHECK and REPLY both name a report the sender must own.
-    if command.problem == "MISSING_NUMBER":
-        return replies.missing_number(command.kind)
-    if command.problem == "BAD_NUMBER" or not is_valid_tracking_number(command.tracking_no):
-        return replies.bad_number(command.tracking_no)
-    found, report = citizen.look_up(s, rt, command.tracking_no, msg.msisdn)
-    if found == citizen.THROTTLED:
-        return replies.throttled()
-    if report is None:
-        return replies.not_found(command.tracking_no)
-    msg.report = report
-    if command.kind == "CHECK":
-        return replies.status_for_owner(report.tracking_no, report.status, citizen.status_day(report))
-    if command.problem == "MISSING_TEXT":
-        return replies.reply_missing_text(report.tracking_no)
-    citizen.answer_follow_up(s, rt, report, command.text, source_key=f"sms:{msg.id}", inbound_id=msg.id)
-    return replies.reply_recorded(report.tracking_no)
+    """Act on the command with its registered handler and return the reply text (`fresh`:
+    see handle_batch)."""
+    return REGISTRY.answer(Turn(rt, s, msg, fresh), command)

@@ -1,10 +1,11 @@
 """Draining the inbox: every pending MO, a batch (GATEWAY_DRAIN_BATCH) per database
 transaction, each batch's replies sent as soon as it commits.
 
-One job per MO would cap the pipeline at RQ's own rate (about 110 no-op jobs/s per
-SimpleWorker on two cores), whatever the job does; a batch also pays one commit for many
-MOs. The receiver rings a doorbell (gateway.queueing.Doorbell) and one drain job
-takes everything pending, so the number of jobs follows the bursts, not the messages.
+One job per MO would cap the pipeline at RQ's own job rate (the "RQ no-op ceiling" that
+`make bench-rq`, bench/rq_ceiling.py, measures; README "Performance"), whatever the job
+does; a batch also pays one commit for many MOs. The receiver rings a doorbell
+(gateway.queueing.Doorbell) and one drain job takes everything pending, so the number of
+jobs follows the bursts, not the messages.
 
 A batch's replies go out while the next batch is handled (`ReplyLane`): at a real send API's
 round trip (150 ms) a batch's sends take longer than its database work, and doing one after
@@ -135,7 +136,7 @@ def _drain_batch(
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
         lane.wait()  # the careful path replies inline: after the batch before, in order
         return _one_by_one(rt, ids, skip, result)
-    lane.send(lambda: conversation.after_commit(rt, handled, out_of_time))
+    lane.send(lambda: conversation.after_mos_committed(rt, handled, out_of_time))
     return len(ids)
 
 

@@ -227,12 +227,12 @@ def _read(rt: Runtime, c: _Claimed, response) -> str:
 def _record_each(
     rt: Runtime, results: list[tuple[_Claimed, str | Exception | None]], outcomes: dict[int, str]
 ) -> list[tuple[int, float]]:
-    """`_record`; if recording the chunk fails inside the gateway, each answer on its own,
+    """`_record_sends`; if recording the chunk fails inside the gateway, each answer on its own,
     quarantining the MT whose answer cannot be recorded. Never by sending again: these MTs
     were claimed and submitted, and would otherwise sit SENDING until the sweeper resent them."""
     for pause in (*RECORD_LOCK_PAUSES, None):
         try:
-            return _record(rt, results, outcomes)
+            return _record_sends(rt, results, outcomes)
         except Exception as exc:
             if pause is not None and quarantine.is_lock_conflict(exc):
                 time.sleep(pause)  # the requests were made: wait out a lock, do not resend
@@ -246,7 +246,7 @@ def _record_each(
     retries: list[tuple[int, float]] = []
     for pair in results:
         done = quarantine.run_guarded(
-            rt, quarantine.MT, pair[0].id, lambda p=pair: _record(rt, [p], outcomes)
+            rt, quarantine.MT, pair[0].id, lambda p=pair: _record_sends(rt, [p], outcomes)
         )
         if done is quarantine.SET_ASIDE:
             _keep_accepted(rt, pair)
@@ -344,7 +344,7 @@ def _crash_looping(s: Session, out: OutboundMessage, rt: Runtime) -> bool:
     return False
 
 
-def _record(
+def _record_sends(
     rt: Runtime, results: list[tuple[_Claimed, str | Exception | None]], outcomes: dict[int, str]
 ) -> list[tuple[int, float]]:
     """Store each answer: ACCEPTED with the aggregator's id, the failure (QUEUED for a
@@ -363,7 +363,7 @@ def _record(
         accepted = []
         for c, result in results:
             with correlation(c.cid):
-                was_accepted, delay = _record_one(s, rows[c.id], c, result, settings, outcomes)
+                was_accepted, delay = _record_send(s, rows[c.id], c, result, settings, outcomes)
             if result is not None:
                 answered.append(c)
             if was_accepted:
@@ -376,7 +376,7 @@ def _record(
     return retries
 
 
-def _record_one(
+def _record_send(
     s: Session,
     out: OutboundMessage,
     c: _Claimed,

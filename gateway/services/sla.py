@@ -53,7 +53,7 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Clock:
+class Deadline:
     """What a report waits for: `VERIFICATION` or `FOLLOW_UP` by the agency, or `CITIZEN_REPLY`
     (closed as DONE when it does not come); `due_at` its deadline."""
 
@@ -65,7 +65,7 @@ class Clock:
         return now >= self.due_at
 
 
-def clock_for(
+def deadline_for(
     rules: Rules,
     *,
     status: str,
@@ -73,28 +73,28 @@ def clock_for(
     verified_at: datetime | None,
     last_follow_up_at: datetime | None,
     last_citizen_reply_at: datetime | None,
-) -> Clock | None:
-    """The clock running on a report, or None (closed or paused)."""
+) -> Deadline | None:
+    """The deadline running on a report, or None (closed or paused)."""
     if status in CLOSED_STATUSES or status in PAUSED_STATUSES:
         return None
 
-    def deadline(start: datetime, days: int) -> datetime:
+    def due(start: datetime, days: int) -> datetime:
         return clock.working_deadline(as_utc(start), days, rules.zone, rules.holidays)
 
     if last_follow_up_at is not None:
         follow_up = as_utc(last_follow_up_at)
         if last_citizen_reply_at is None or as_utc(last_citizen_reply_at) < follow_up:
-            return Clock("CITIZEN_REPLY", deadline(follow_up, rules.close_days))
+            return Deadline("CITIZEN_REPLY", due(follow_up, rules.close_days))
         # The reporter answered: the agency owes the next follow-up.
-        return Clock("FOLLOW_UP", deadline(last_citizen_reply_at, rules.follow_up_days))
+        return Deadline("FOLLOW_UP", due(last_citizen_reply_at, rules.follow_up_days))
     if verified_at is not None or status != "RECEIVED":
-        return Clock("FOLLOW_UP", deadline(verified_at or created_at, rules.follow_up_days))
-    return Clock("VERIFICATION", deadline(created_at, rules.verify_days))
+        return Deadline("FOLLOW_UP", due(verified_at or created_at, rules.follow_up_days))
+    return Deadline("VERIFICATION", due(created_at, rules.verify_days))
 
 
-def report_clock(rules: Rules, report: Report) -> Clock | None:
-    """`clock_for` a stored report."""
-    return clock_for(
+def report_deadline(rules: Rules, report: Report) -> Deadline | None:
+    """`deadline_for` a stored report."""
+    return deadline_for(
         rules,
         status=report.status,
         created_at=report.created_at,
@@ -104,7 +104,9 @@ def report_clock(rules: Rules, report: Report) -> Clock | None:
     )
 
 
-def overdue_reports(rt: Runtime, now: datetime | None = None, limit: int = 500) -> list[tuple[Report, Clock]]:
+def overdue_reports(
+    rt: Runtime, now: datetime | None = None, limit: int = 500
+) -> list[tuple[Report, Deadline]]:
     """Open reports past their deadline at `now`, most overdue first."""
     now, rules = now or utcnow(), Rules.from_settings(rt.settings)
     found = []
@@ -113,7 +115,7 @@ def overdue_reports(rt: Runtime, now: datetime | None = None, limit: int = 500) 
             select(Report).where(Report.status.not_in(CLOSED_STATUSES | PAUSED_STATUSES)).order_by(Report.id)
         )
         for report in open_reports:
-            c = report_clock(rules, report)
+            c = report_deadline(rules, report)
             if c is not None and c.overdue(now):
                 found.append((report, c))
     found.sort(key=lambda pair: pair[1].due_at)
@@ -152,7 +154,7 @@ def run_clock(rt: Runtime, now: datetime | None = None) -> list[str]:
 def _close_if_due(rt: Runtime, rules: Rules, report_id: int, now: datetime) -> str | None:
     with rt.transaction() as s:
         report = s.get(Report, report_id, with_for_update=True)
-        c = report_clock(rules, report) if report is not None else None
+        c = report_deadline(rules, report) if report is not None else None
         if c is None or c.waiting_for != "CITIZEN_REPLY" or not c.overdue(now):
             return None
         report.status, report.closed_at = "DONE", now

@@ -8,12 +8,19 @@ answer, record an answer) comes back as an `Effect`; the service performs it and
          ├─ 3 ─▶ number ─▶ OPEN_REPLY ─▶ follow-up pages (98) ─▶ answer ─▶ REPLY ─▶ END
          └─ 4 ─▶ help
     `0` goes back one screen, `00` to the main menu; anything else re-shows the screen with a hint.
+
+Each screen is one registration (`@screen`): its name, its text (`render`), the screens it
+may move to (`goes_to`), and the step function under the decorator. tests/unit/test_ussd_menu.py
+walks every registered screen's transitions; moving to an unregistered screen raises
+`UnknownScreen`. A session saved by another deploy with a screen this one lacks is logged,
+counted and restarted at the main menu (gateway.ussd.sessions).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.gsm7 import clean_text
@@ -22,7 +29,6 @@ from gateway.ussd import screens
 
 MAIN, TEXT, PRIVACY, CONFIRM, CHECK_NO = "MAIN", "TEXT", "PRIVACY", "CONFIRM", "CHECK_NO"
 REPLY_NO, FOLLOW_UP, REPLY_TEXT, HELP, RESUME = "REPLY_NO", "FOLLOW_UP", "REPLY_TEXT", "HELP", "RESUME"
-SCREENS = (MAIN, TEXT, PRIVACY, CONFIRM, CHECK_NO, REPLY_NO, FOLLOW_UP, REPLY_TEXT, HELP, RESUME)
 BACK, HOME, NEXT = "0", "00", "98"
 PRIVACY_CHOICES = {"1": "PUBLIC", "2": "CONFIDENTIAL", "3": "ANONYMOUS"}
 MIN_REPORT_CHARS, MAX_REPORT_CHARS = 10, 1000
@@ -54,7 +60,7 @@ class State:
         """The inverse of as_dict; unknown keys (an older or newer deploy) are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         state = cls(**{k: v for k, v in data.items() if k in names})
-        return state if state.screen in SCREENS else dataclasses.replace(state, screen=MAIN)
+        return state if is_screen(state.screen) else dataclasses.replace(state, screen=MAIN)
 
 
 @dataclass(frozen=True)
@@ -102,37 +108,62 @@ def show(state: State, hint: str = "") -> Outcome:
     return Outcome(state, screens.with_hint(hint, render(state)))
 
 
-def go(state: State, screen: str, hint: str = "", **changes) -> Outcome:
-    """Move to `screen`."""
-    return show(dataclasses.replace(state, screen=screen, **changes), hint)
+def go(state: State, target: str, hint: str = "", **changes) -> Outcome:
+    """Move to the registered screen `target` (UnknownScreen if there is none)."""
+    _registered(target)
+    return show(dataclasses.replace(state, screen=target, **changes), hint)
+
+
+class UnknownScreen(KeyError):
+    """A move to, or a step from, a screen nobody registered: a bug, not a citizen's doing."""
+
+
+Step = Callable[[State, str, str], Outcome]
+"""(state, text as typed, text stripped) -> Outcome."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One registered state of the menu: its text and the screens its step (and, for the
+    effect it asks for, `resolve`) may move to. Staying put and `00` (the main menu) are
+    always allowed and need not be listed."""
+
+    name: str
+    render: Callable[[State], str]
+    step: Step
+    goes_to: tuple[str, ...]
+
+
+SCREENS: dict[str, Screen] = {}
+
+
+def screen(name: str, render: Callable[[State], str], goes_to: tuple[str, ...]) -> Callable[[Step], Step]:
+    """Register the decorated step function as screen `name`."""
+
+    def register(step_fn: Step) -> Step:
+        if name in SCREENS:
+            raise ValueError(f"USSD screen {name} is already registered")
+        SCREENS[name] = Screen(name, render, step_fn, goes_to)
+        return step_fn
+
+    return register
+
+
+def is_screen(name: str) -> bool:
+    """True when `name` is a registered screen."""
+    return name in SCREENS
+
+
+def _registered(name: str) -> Screen:
+    found = SCREENS.get(name)
+    if found is None:
+        raise UnknownScreen(name)
+    return found
 
 
 def render(state: State) -> str:
     """The screen for a state."""
-    return _RENDERERS.get(state.screen, _render_main)(state)
-
-
-def _render_main(state: State) -> str:
-    return screens.main_menu(state.short_code)
-
-
-def _render_follow_up(state: State) -> str:
-    pages = screens.paginate(state.follow_up)
-    page = min(state.page, len(pages) - 1)
-    return screens.follow_up_page(pages[page], page, len(pages))
-
-
-_RENDERERS = {
-    TEXT: lambda state: screens.ask_text(),
-    PRIVACY: lambda state: screens.ask_privacy(),
-    CONFIRM: lambda state: screens.confirm(state.draft, state.privacy or "PUBLIC"),
-    CHECK_NO: lambda state: screens.ask_number("check"),
-    REPLY_NO: lambda state: screens.ask_number("reply"),
-    FOLLOW_UP: _render_follow_up,
-    REPLY_TEXT: lambda state: screens.ask_reply(state.tracking_no),
-    HELP: lambda state: screens.help_screen(state.short_code),
-    RESUME: lambda state: screens.resume(state.draft),
-}
+    return _registered(state.screen).render(state)
 
 
 def step(state: State, text: str) -> Outcome:
@@ -140,10 +171,10 @@ def step(state: State, text: str) -> Outcome:
     choice = text.strip()
     if choice == HOME:
         return go(state, MAIN)
-    handler = _HANDLERS.get(state.screen, _main)
-    return handler(state, text, choice)
+    return _registered(state.screen).step(state, text, choice)
 
 
+@screen(MAIN, lambda state: screens.main_menu(state.short_code), goes_to=(TEXT, CHECK_NO, REPLY_NO, HELP))
 def _main(state: State, text: str, choice: str) -> Outcome:
     targets = {"1": TEXT, "2": CHECK_NO, "3": REPLY_NO, "4": HELP}
     if choice in targets:
@@ -151,6 +182,7 @@ def _main(state: State, text: str, choice: str) -> Outcome:
     return show(state, screens.INVALID)
 
 
+@screen(TEXT, lambda state: screens.ask_text(), goes_to=(MAIN, PRIVACY, CONFIRM))
 def _text(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         return go(state, MAIN)
@@ -163,6 +195,7 @@ def _text(state: State, text: str, choice: str) -> Outcome:
     return go(state, CONFIRM if state.privacy else PRIVACY, draft=draft)
 
 
+@screen(PRIVACY, lambda state: screens.ask_privacy(), goes_to=(TEXT, CONFIRM))
 def _privacy(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         return go(state, TEXT)
@@ -171,6 +204,11 @@ def _privacy(state: State, text: str, choice: str) -> Outcome:
     return show(state, screens.INVALID)
 
 
+@screen(
+    CONFIRM,
+    lambda state: screens.confirm(state.draft, state.privacy or "PUBLIC"),
+    goes_to=(TEXT, MAIN, PRIVACY),
+)
 def _confirm(state: State, text: str, choice: str) -> Outcome:
     if choice == "1":
         return Outcome(state, effect=Effect(FILE, text=state.draft, privacy=state.privacy or "PUBLIC"))
@@ -183,6 +221,8 @@ def _confirm(state: State, text: str, choice: str) -> Outcome:
     return show(state, screens.INVALID)
 
 
+@screen(CHECK_NO, lambda state: screens.ask_number("check"), goes_to=(MAIN,))
+@screen(REPLY_NO, lambda state: screens.ask_number("reply"), goes_to=(MAIN, FOLLOW_UP, REPLY_TEXT))
 def _number(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         return go(state, MAIN)
@@ -193,6 +233,13 @@ def _number(state: State, text: str, choice: str) -> Outcome:
     return Outcome(state, effect=Effect(kind, tracking_no=number))
 
 
+def _render_follow_up(state: State) -> str:
+    pages = screens.paginate(state.follow_up)
+    page = min(state.page, len(pages) - 1)
+    return screens.follow_up_page(pages[page], page, len(pages))
+
+
+@screen(FOLLOW_UP, _render_follow_up, goes_to=(REPLY_TEXT, REPLY_NO))
 def _follow_up(state: State, text: str, choice: str) -> Outcome:
     pages = len(screens.paginate(state.follow_up))
     if choice == "1":
@@ -206,6 +253,7 @@ def _follow_up(state: State, text: str, choice: str) -> Outcome:
     return show(state, screens.INVALID)
 
 
+@screen(REPLY_TEXT, lambda state: screens.ask_reply(state.tracking_no), goes_to=(FOLLOW_UP, REPLY_NO))
 def _reply_text(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         if state.follow_up:
@@ -219,12 +267,14 @@ def _reply_text(state: State, text: str, choice: str) -> Outcome:
     return Outcome(state, effect=Effect(REPLY, tracking_no=state.tracking_no, text=answer))
 
 
+@screen(HELP, lambda state: screens.help_screen(state.short_code), goes_to=(MAIN,))
 def _help(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         return go(state, MAIN)
     return show(state, screens.INVALID)
 
 
+@screen(RESUME, lambda state: screens.resume(state.draft), goes_to=(PRIVACY, CONFIRM, MAIN))
 def _resume(state: State, text: str, choice: str) -> Outcome:
     if choice == "1":
         return go(state, CONFIRM if state.privacy else PRIVACY)
@@ -233,20 +283,6 @@ def _resume(state: State, text: str, choice: str) -> Outcome:
     if choice in ("3", BACK):
         return go(state, MAIN)
     return show(state, screens.INVALID)
-
-
-_HANDLERS = {
-    MAIN: _main,
-    TEXT: _text,
-    PRIVACY: _privacy,
-    CONFIRM: _confirm,
-    CHECK_NO: _number,
-    REPLY_NO: _number,
-    FOLLOW_UP: _follow_up,
-    REPLY_TEXT: _reply_text,
-    HELP: _help,
-    RESUME: _resume,
-}
 
 
 def resolve(state: State, effect: Effect, result: Result) -> Outcome:

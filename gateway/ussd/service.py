@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import replies
+from gateway.commands.lapor import report_filed
 from gateway.models import Report, ReportEvent, utcnow
 from gateway.msisdn import mask_msisdn
 from gateway.queueing import enqueue_send
@@ -29,7 +30,7 @@ from gateway.ussd.base import UssdFormat, UssdReply, UssdRequest
 from gateway.ussd.menu import DONE, FLOODED, NOT_FOUND, THROTTLED, Effect, Result
 from gateway.ussd.sessions import (
     Draft,
-    Session,
+    MenuSession,
     SessionStore,
     draft_notice_key,
     session_owner,
@@ -58,7 +59,7 @@ def handle_step(rt: Runtime, fmt: UssdFormat, step: UssdRequest) -> UssdReply:
         if session is None:
             draft = store.draft(step.msisdn)
             out = menu.start(short_code, draft.text, draft.privacy) if draft else menu.start(short_code)
-            session = Session(step.msisdn, out.state)
+            session = MenuSession(step.msisdn, out.state)
         else:
             latest = fmt.latest_input(step, session.history)
             out = menu.show(session.state) if latest is None else menu.step(session.state, latest)
@@ -80,7 +81,7 @@ def handle_step(rt: Runtime, fmt: UssdFormat, step: UssdRequest) -> UssdReply:
     return UssdReply(out.screen, out.end)
 
 
-def _keep_draft(rt: Runtime, store: SessionStore, owner: str, session: Session, before) -> None:
+def _keep_draft(rt: Runtime, store: SessionStore, owner: str, session: MenuSession, before) -> None:
     """Mirror the session's draft outside it (for resuming and the dead-draft SMS)."""
     state = session.state
     if state.draft:
@@ -185,7 +186,7 @@ def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
             source_key=source_key,
             channel="USSD",
         )
-        text = replies.report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
+        text = report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
         sms = queue_message(s, rt, f"ussd-filed:{report.id}", msisdn, text, report_id=report.id)
         tracking_no, sms_id, queued = report.tracking_no, sms.id, sms.status == "QUEUED"
         report_id = report.id

@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 
 from redis import Redis
 
-from gateway.ussd.menu import State
+from gateway.metrics import USSD_UNKNOWN_SCREENS
+from gateway.ussd.menu import State, is_screen
+
+log = logging.getLogger("gateway.ussd")
 
 
 def _digest(*parts: str, size: int) -> str:
@@ -62,8 +66,8 @@ def draft_notice_key(draft: Draft) -> str:
 
 
 @dataclass
-class Session:
-    """One live session."""
+class MenuSession:
+    """One live USSD menu session (its state in Redis; not a database session)."""
 
     msisdn: str
     state: State
@@ -88,18 +92,24 @@ class SessionStore:
     def __init__(self, redis: Redis, session_ttl: int, draft_ttl: int):
         self.redis, self.session_ttl, self.draft_ttl = redis, session_ttl, draft_ttl
 
-    def load(self, owner: str) -> Session | None:
+    def load(self, owner: str) -> MenuSession | None:
         """The live session, or None (never started, expired or ended)."""
         raw = self.redis.get(f"gw:ussd:s:{owner}")
         if raw is None:
             return None
         data = json.loads(raw)
+        screen = data["state"].get("screen")
+        if not is_screen(screen):
+            # Saved by a deploy with a screen this one lacks (a rolling upgrade or rollback):
+            # from_dict restarts it at the main menu, which the citizen sees, so it is counted.
+            log.warning("USSD session at unknown screen %r, restarted at the main menu", str(screen)[:40])
+            USSD_UNKNOWN_SCREENS.inc()
         state = State.from_dict(data["state"])
-        return Session(
+        return MenuSession(
             data["msisdn"], state, data["history"], data["watching"], data.get("filing") or new_filing()
         )
 
-    def save(self, owner: str, session: Session) -> None:
+    def save(self, owner: str, session: MenuSession) -> None:
         """Store the session for another `session_ttl` seconds."""
         data = {
             "msisdn": session.msisdn,

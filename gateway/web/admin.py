@@ -1,6 +1,8 @@
-"""The admin API (`/api/v1`): JSON, bearer tokens (roles `admin` and `viewer`), described by
-the OpenAPI document at `/api/v1/openapi.json` (gateway/web/openapi.py). Handlers read and
-validate the request and call gateway.services.admin; nothing here touches a phone number."""
+"""The admin API (`/api/v1`): JSON, bearer tokens (roles `admin` and `viewer`). Each route
+declares its contract once with `@operation` (gateway/web/openapi.py): the request models of
+gateway/web/api_models.py validate its query or body, and the OpenAPI document at
+`/api/v1/openapi.json` is generated from the same declarations. Handlers call
+gateway.services.admin; nothing here touches a phone number."""
 
 from __future__ import annotations
 
@@ -12,22 +14,21 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from redis.exceptions import RedisError
 
 from gateway import clock
-from gateway.edge import MAX_ROW_ID, loads_json
+from gateway.edge import MAX_ROW_ID
 from gateway.errors import InvalidPayload
-from gateway.models import REPORT_STATUS_LABELS, ApiToken
+from gateway.models import ApiToken
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.services import admin, costs, quarantine, sla, upstream
 from gateway.services.admin import ReportNotFound, ReportQuery
 from gateway.services.outbox import requeue_failed
 from gateway.services.tokens import actor_name, find_token
-from gateway.web.openapi import OUTBOUND_STATES, openapi_document
-from gateway.web.params import EARLIEST_DATE, TRACKING_NO, choice_arg, clean_arg, date_arg, int_arg
+from gateway.web import api_models as m
+from gateway.web.openapi import openapi_document, operation
+from gateway.web.params import TRACKING_NO
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
-CHANNELS = ("SMS", "USSD")
-MAX_PER_PAGE = 200
 DEFAULT_STATS_DAYS = 7
 
 
@@ -60,33 +61,10 @@ def requires(role: str):
     return wrap
 
 
-# -- request reading ------------------------------------------------------------------------
-
-
-def _body() -> dict:
-    data = loads_json(request.get_data(cache=True)) if request.is_json else None
-    if not isinstance(data, dict):
-        raise InvalidPayload("body", "must be a JSON object")
-    return data
-
-
-def _text_field(data: dict, field: str, required: bool = True) -> str:
-    value = data.get(field, "" if not required else None)
-    if value is None and not required:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidPayload(field, "must be a string" if value is not None else "is required")
-    return clean_arg(value, field, required)
-
-
 def _tracking(tracking_no: str) -> str:
     if not TRACKING_NO.fullmatch(tracking_no):
         abort(404, description="no report with this tracking number")
     return tracking_no
-
-
-def _page() -> tuple[int, int]:
-    return int_arg("page", 1, 1, 100000), int_arg("per_page", 50, 1, MAX_PER_PAGE)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -95,94 +73,102 @@ def _page() -> tuple[int, int]:
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API (no token needed)."""
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(current_app))
 
 
 @bp.get("/reports")
 @requires("viewer")
-def list_reports():
+@operation("List and search reports", m.ReportPage, errors=(400, 401, 503), query=m.ReportsQuery)
+def list_reports(query: m.ReportsQuery):
     """Reports filtered by status, channel, local date range and text, newest first."""
-    page, per_page = _page()
-    text = request.args.get("q")
     q = ReportQuery(
-        status=choice_arg("status", tuple(REPORT_STATUS_LABELS)),
-        channel=choice_arg("channel", CHANNELS),
-        since=date_arg("since"),
-        until=date_arg("until"),
-        text=clean_arg(text, "q", required=False) or None if text is not None else None,
-        page=page,
-        per_page=per_page,
+        status=query.status,
+        channel=query.channel,
+        since=query.since,
+        until=query.until,
+        text=query.q or None,
+        page=query.page,
+        per_page=query.per_page,
     )
     items, total = admin.list_reports(_rt(), q)
-    return jsonify(items=items, page=page, per_page=per_page, total=total)
+    return jsonify(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 @bp.get("/reports/overdue")
 @requires("viewer")
-def overdue():
+@operation(
+    "Open reports past their SLA deadline", m.OverdueList, errors=(400, 401, 503), query=m.OverdueQuery
+)
+def overdue(query: m.OverdueQuery):
     """Open reports past their SLA deadline, most overdue first."""
-    limit = int_arg("limit", 100, 1, 500)
     rt = _rt()
     items = [
         admin.report_summary(rt, report) | {"overdue_since": admin.iso(c.due_at)}
-        for report, c in sla.overdue_reports(rt, limit=limit)
+        for report, c in sla.overdue_reports(rt, limit=query.limit)
     ]
     return jsonify(items=items)
 
 
 @bp.get("/reports/<tracking_no>")
 @requires("viewer")
+@operation("One report with its timeline", m.ReportDetail, errors=(401, 404, 503))
 def report(tracking_no: str):
     """One report with its whole timeline."""
     return jsonify(admin.report_detail(_rt(), _tracking(tracking_no)))
 
 
+_ACTION_ERRORS = (400, 401, 403, 404, 503)
+
+
 @bp.post("/reports/<tracking_no>/status")
 @requires("admin")
-def change_status(tracking_no: str):
+@operation("Change the status", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.StatusBody)
+def change_status(tracking_no: str, body: m.StatusBody):
     """Change the status (with a note); the reporter gets a notice SMS."""
-    data = _body()
-    status = data.get("status")
-    if not isinstance(status, str) or status not in REPORT_STATUS_LABELS:
-        raise InvalidPayload("status", f"must be one of {', '.join(REPORT_STATUS_LABELS)}")
-    note = _text_field(data, "note", required=False)
-    result = admin.change_status(_rt(), _tracking(tracking_no), status, note, g.api_actor)
+    result = admin.change_status(_rt(), _tracking(tracking_no), body.status, body.note, g.api_actor)
     return jsonify(result), 201
 
 
 @bp.post("/reports/<tracking_no>/follow-ups")
 @requires("admin")
-def follow_up(tracking_no: str):
+@operation("Post a follow-up", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.TextBody)
+def follow_up(tracking_no: str, body: m.TextBody):
     """Post a follow-up (tindak lanjut); the reporter gets a notice SMS."""
-    text = _text_field(_body(), "text")
-    return jsonify(admin.post_follow_up(_rt(), _tracking(tracking_no), text, g.api_actor)), 201
+    return jsonify(admin.post_follow_up(_rt(), _tracking(tracking_no), body.text, g.api_actor)), 201
 
 
 @bp.post("/reports/<tracking_no>/replies")
 @requires("admin")
-def reply(tracking_no: str):
+@operation("SMS the reporter", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.TextBody)
+def reply(tracking_no: str, body: m.TextBody):
     """Send the reporter an SMS, addressed by tracking number."""
-    text = _text_field(_body(), "text")
-    return jsonify(admin.send_reply(_rt(), _tracking(tracking_no), text, g.api_actor)), 201
+    return jsonify(admin.send_reply(_rt(), _tracking(tracking_no), body.text, g.api_actor)), 201
 
 
 @bp.get("/outbound")
 @requires("viewer")
-def outbound():
+@operation("Outbound SMS by state", m.OutboundPage, errors=(400, 401, 503), query=m.OutboundQuery)
+def outbound(query: m.OutboundQuery):
     """Outbound messages, optionally in one state, newest first."""
-    page, per_page = _page()
-    status = choice_arg("status", OUTBOUND_STATES)
-    items, total = admin.list_outbound(_rt(), status, page, per_page)
-    return jsonify(items=items, page=page, per_page=per_page, total=total)
+    items, total = admin.list_outbound(_rt(), query.status, query.page, query.per_page)
+    return jsonify(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 @bp.get("/stats/segments")
 @requires("viewer")
-def segments_stats():
+@operation(
+    "SMS sent and segments spent per local day, by kind",
+    m.SegmentStats,
+    errors=(400, 401, 503),
+    query=m.SegmentsQuery,
+    description="Counts MTs the aggregator accepted, by the local day (GATEWAY_TIMEZONE) it "
+    "accepted them; QUEUED, SUPPRESSED and never-accepted FAILED ones cost nothing.",
+)
+def segments_stats(query: m.SegmentsQuery):
     """SMS sent and segments spent per local day, by kind (default: the last 7 days)."""
     rt = _rt()
-    until = date_arg("until") or datetime.now(clock.parse_zone(rt.settings.timezone)).date()
-    since = date_arg("since") or max(EARLIEST_DATE, until - timedelta(days=DEFAULT_STATS_DAYS - 1))
+    until = query.until or datetime.now(clock.parse_zone(rt.settings.timezone)).date()
+    since = query.since or max(m.EARLIEST_DATE, until - timedelta(days=DEFAULT_STATS_DAYS - 1))
     if since > until:
         raise InvalidPayload("since", "must not be after until")
     if (until - since).days >= costs.MAX_DAYS:
@@ -192,6 +178,7 @@ def segments_stats():
 
 @bp.post("/outbound/<int:outbound_id>/requeue")
 @requires("admin")
+@operation("Requeue a FAILED SMS", m.Requeued, errors=(401, 403, 404, 409, 503))
 def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts."""
     # An id no row can have is not looked up (the database would refuse it): the same 404.
@@ -205,17 +192,25 @@ def requeue(outbound_id: int):
 
 @bp.get("/quarantine")
 @requires("viewer")
-def quarantined():
+@operation(
+    "Work set aside because it kept failing (MOs, sends, DLRs, webhooks...)",
+    m.QuarantineList,
+    errors=(400, 401, 503),
+    query=m.QuarantineQuery,
+)
+def quarantined(query: m.QuarantineQuery):
     """Work set aside because it kept failing, with the QUARANTINED count per kind."""
-    state = choice_arg("state", quarantine.STATES) or quarantine.QUARANTINED
-    kind = choice_arg("kind", quarantine.KINDS)
-    limit = int_arg("limit", 100, 1, 500)
-    items = quarantine.list_entries(_rt(), state, kind, limit)
+    state = query.state or quarantine.QUARANTINED
+    items = quarantine.list_entries(_rt(), state, query.kind, query.limit)
     return jsonify(items=[asdict(e) for e in items], counts=quarantine.count_quarantined(_rt()))
+
+
+_QUARANTINE_ERRORS = (401, 403, 404, 503)
 
 
 @bp.post("/quarantine/<int:entry_id>/retry")
 @requires("admin")
+@operation("Put quarantined work back with fresh tries", m.Quarantined, errors=_QUARANTINE_ERRORS)
 def quarantine_retry(entry_id: int):
     """Put one quarantined entry's work back in its queue with fresh tries."""
     return _quarantine_act(quarantine.retry, entry_id)
@@ -223,6 +218,7 @@ def quarantine_retry(entry_id: int):
 
 @bp.post("/quarantine/<int:entry_id>/drop")
 @requires("admin")
+@operation("Give up on quarantined work (kept as DROPPED)", m.Quarantined, errors=_QUARANTINE_ERRORS)
 def quarantine_drop(entry_id: int):
     """Give up on one quarantined entry's work (kept for the record as DROPPED)."""
     return _quarantine_act(quarantine.drop, entry_id)
@@ -239,6 +235,13 @@ def _quarantine_act(act, entry_id: int):
 
 
 @bp.post("/events")
+@operation(
+    "An event from the complaint system (signed, see README)",
+    m.EventApplied,
+    errors=(400, 401, 404, 409, 503),
+    signed=True,
+    body_schema=m.UpstreamEvent,
+)
 def upstream_event():
     """A status change or follow-up from the complaint system, signed like our webhooks."""
     rt = _rt()

@@ -1,308 +1,104 @@
-"""The OpenAPI 3 document of the admin API, built from the same constants the handlers use.
-tests/store/test_openapi.py runs schemathesis against it (no 5xx, responses match)."""
+"""The OpenAPI 3 document of the admin API, generated: each route declares its operation once
+(`@operation`: summary, query and body models, response model, error codes), the same
+declaration validates the request (gateway/web/api_models.py), and `openapi_document` reads
+the paths from Flask's URL map. tests/store/test_openapi.py runs schemathesis against it,
+negative data included, on both databases."""
 
 from __future__ import annotations
 
-from gateway.edge import MAX_ROW_ID
-from gateway.models import OUTBOUND_ORDER, REPORT_STATUS_LABELS
-from gateway.services.quarantine import KINDS, STATES
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-OUTBOUND_STATES = tuple(OUTBOUND_ORDER)
-_NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TIME = {"type": "string", "format": "date-time"}
-_TRACKING = {"name": "tracking_no", "in": "path", "required": True, "schema": {"type": "string"}}
+from flask import Flask, request
+from pydantic.json_schema import models_json_schema
 
+from gateway.edge import MAX_ROW_ID, loads_json
+from gateway.errors import InvalidPayload
+from gateway.web.api_models import Error, Request, Response, read
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict:
-    reasons = {
-        400: "invalid request (the field is named)",
-        401: "missing or bad credentials",
-        403: "the token's role may not do this",
-        404: "not found",
-        409: "conflict",
-        503: "database unavailable; retry",
-    }
-    return {str(c): _json(_ref("Error"), reasons[c]) for c in codes}
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-_PAGING = [
-    _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "page number, from 1"),
-    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}, "items per page (default 50)"),
-]
-
-_SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "reason"],
-        "properties": {
-            "error": {"type": "string"},
-            "reason": {"type": "string"},
-            "field": {"type": "string"},
-        },
-    },
-    "Sla": {
-        "type": ["object", "null"],
-        "required": ["waiting_for", "due_at"],
-        "properties": {
-            "waiting_for": {"type": "string", "enum": ["VERIFICATION", "FOLLOW_UP", "CITIZEN_REPLY"]},
-            "due_at": _TIME,
-        },
-    },
-    "Report": {
-        "type": "object",
-        "required": ["tracking_no", "status", "status_label", "channel", "privacy", "reporter", "text"],
-        "properties": {
-            "tracking_no": {"type": "string", "pattern": "^[0-9]+$"},
-            "status": {"type": "string", "enum": list(REPORT_STATUS_LABELS)},
-            "status_label": {"type": "string"},
-            "channel": {"type": "string"},
-            "privacy": {"type": "string", "enum": ["PUBLIC", "CONFIDENTIAL", "ANONYMOUS"]},
-            "reporter": {
-                "type": ["string", "null"],
-                "description": "masked (+62812****789); null for anonymous reports",
-            },
-            "text": {"type": "string"},
-            "created_at": _TIME,
-            "updated_at": _TIME,
-            "verified_at": _NULL_TIME,
-            "last_follow_up_at": _NULL_TIME,
-            "last_citizen_reply_at": _NULL_TIME,
-            "closed_at": _NULL_TIME,
-            "sla": _ref("Sla"),
-            "overdue_since": _TIME,
-        },
-    },
-    "Outbound": {
-        "type": "object",
-        "required": ["id", "kind", "to", "text", "state", "attempts"],
-        "properties": {
-            "id": {"type": "integer"},
-            "at": _TIME,
-            "kind": {"type": "string"},
-            "to": {
-                "type": ["string", "null"],
-                "description": "masked; null for anonymous reports and for SMS tied to no report",
-            },
-            "text": {"type": "string"},
-            "state": {"type": "string", "enum": list(OUTBOUND_STATES)},
-            "attempts": {"type": "integer"},
-            "next_attempt_at": _NULL_TIME,
-            "last_error": {"type": ["string", "null"]},
-            "accepted_at": _NULL_TIME,
-            "delivered_at": _NULL_TIME,
-            "segments": {"type": ["integer", "null"], "description": "SMS segments it takes"},
-            "encoding": {"type": ["string", "null"], "enum": ["GSM-7", "UCS-2", None]},
-            "tracking_no": {"type": ["string", "null"]},
-        },
-    },
-    "TimelineItem": {
-        "type": "object",
-        "required": ["type", "at"],
-        "properties": {
-            "type": {"type": "string", "enum": ["event", "inbound_sms", "outbound_sms"]},
-            "at": _TIME,
-            "kind": {"type": "string", "description": "event: CREATED, STATUS, FOLLOW_UP, ..."},
-            "text": {"type": "string"},
-        },
-    },
-    "ReportDetail": {
-        "allOf": [
-            _ref("Report"),
-            {
-                "type": "object",
-                "required": ["timeline", "reporter_opted_out", "spent"],
-                "properties": {
-                    "timeline": {"type": "array", "items": _ref("TimelineItem")},
-                    "reporter_opted_out": {
-                        "type": "boolean",
-                        "description": "the reporter sent BERHENTI: notices are SUPPRESSED, not sent",
-                    },
-                    "spent": _ref("Spent"),
-                },
-            },
-        ]
-    },
-    "ActionResult": {
-        "type": "object",
-        "required": ["event_id", "kind", "notice"],
-        "properties": {
-            "event_id": {"type": "integer"},
-            "kind": {"type": "string"},
-            "notice": {
-                "type": "object",
-                "required": ["id", "text", "state", "send_after"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "text": {"type": "string"},
-                    "state": {"type": "string"},
-                    "send_after": _TIME,
-                },
-            },
-        },
-    },
-    "TextBody": {
-        "type": "object",
-        "required": ["text"],
-        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1000}},
-    },
-    "StatusBody": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "enum": list(REPORT_STATUS_LABELS)},
-            "note": {"type": "string", "maxLength": 1000},
-        },
-    },
-    "UpstreamEvent": {
-        "type": "object",
-        "required": ["id", "type", "tracking_no"],
-        "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 128},
-            "type": {"type": "string", "enum": ["status_changed", "follow_up"]},
-            "tracking_no": {"type": "string"},
-            "status": {"type": "string", "enum": list(REPORT_STATUS_LABELS)},
-            "note": {"type": "string"},
-            "text": {"type": "string"},
-            "actor": {"type": "string"},
-        },
-    },
+ERROR_REASONS = {
+    400: "invalid request (the field is named)",
+    401: "missing or bad credentials",
+    403: "the token's role may not do this",
+    404: "not found",
+    409: "conflict",
+    503: "database unavailable; retry",
 }
+_PATH_VARIABLE = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
+_REF = "#/components/schemas/{model}"
 
 
-_COUNT = {"type": "integer", "minimum": 0}
-_SCHEMAS["Spent"] = {
-    "type": "object",
-    "description": "MTs the aggregator accepted (ACCEPTED or any later state) and their segments",
-    "required": ["mts", "segments"],
-    "properties": {"mts": _COUNT, "segments": _COUNT},
-}
-_SCHEMAS["SpentByKind"] = {
-    "type": "object",
-    "required": ["mts", "segments", "by_kind"],
-    "properties": {
-        "mts": _COUNT,
-        "segments": _COUNT,
-        "by_kind": {"type": "object", "additionalProperties": _ref("Spent")},
-    },
-}
-_SCHEMAS["SegmentStats"] = {
-    "type": "object",
-    "required": ["timezone", "since", "until", "days", "total"],
-    "properties": {
-        "timezone": {"type": "string"},
-        "since": {"type": "string", "format": "date"},
-        "until": {"type": "string", "format": "date"},
-        "days": {
-            "type": "array",
-            "items": {
-                "allOf": [
-                    _ref("SpentByKind"),
-                    {"type": "object", "required": ["day"], "properties": {"day": {"type": "string"}}},
-                ]
-            },
-        },
-        "total": _ref("SpentByKind"),
-    },
-}
-_DATE = {"type": "string", "format": "date"}
-_STATS = {
-    "get": {
-        "summary": "SMS sent and segments spent per local day, by kind",
-        "description": "Counts MTs the aggregator accepted, by the local day (GATEWAY_TIMEZONE) it "
-        "accepted them; QUEUED, SUPPRESSED and never-accepted FAILED ones cost nothing.",
-        "parameters": [
-            _query("since", _DATE, "first local day (default: 6 days before until)"),
-            _query("until", _DATE, "last local day (default: today); at most 366 days in all"),
-        ],
-        "responses": {"200": _json(_ref("SegmentStats"), "per day"), **_errors(400, 401, 503)},
-    }
-}
+@dataclass(frozen=True)
+class Operation:
+    """One route's contract: what it reads, what it answers."""
+
+    summary: str
+    response: type[Response]
+    status: int = 200
+    errors: tuple[int, ...] = (401, 503)
+    query: type[Request] | None = None
+    body: type[Request] | None = None
+    body_schema: type[Request] | None = None  # documented, validated elsewhere (signed bodies)
+    description: str = ""
+    signed: bool = False  # authenticated by an HMAC signature header, not a bearer token
 
 
-_SCHEMAS["Quarantined"] = {
-    "type": "object",
-    "required": ["id", "kind", "ref", "state", "failures", "error_type", "reason"],
-    "properties": {
-        "id": {"type": "integer"},
-        "kind": {"type": "string", "enum": list(KINDS)},
-        "ref": {
-            "type": "string",
-            "description": "the work's id: MO/MT/DLR/webhook row id, report id, USSD session",
-        },
-        "state": {"type": "string", "enum": list(STATES)},
-        "failures": {"type": "integer"},
-        "error_type": {"type": "string"},
-        "reason": {
-            "type": "string",
-            "description": "the exception type (and a constraint name), never row values",
-        },
-        "first_failed_at": _TIME,
-        "last_failed_at": _TIME,
-        "quarantined_at": _NULL_TIME,
-    },
-}
-_ROW_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
-}
+OPERATIONS: dict[str, Operation] = {}
+"""By view function name (the endpoint in the admin blueprint)."""
 
 
-def _quarantine_action(summary: str) -> dict:
-    return {
-        "post": {
-            "summary": summary,
-            "parameters": [_ROW_ID],
-            "responses": {
-                "200": _json(_ref("Quarantined"), "done"),
-                **_errors(401, 403, 404, 503),
-            },
-        }
-    }
+def operation(summary: str, response: type[Response], **details) -> Callable:
+    """Declare the decorated view's contract. With a `query` or `body` model, the view gets
+    the validated model as its `query=` or `body=` argument (400 naming the field otherwise)."""
+    op = Operation(summary, response, **details)
+
+    def wrap(view: Callable) -> Callable:
+        OPERATIONS[view.__name__] = op
+
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if op.query is not None:
+                kwargs["query"] = read(op.query, request.args.to_dict(flat=True))
+            if op.body is not None:
+                kwargs["body"] = read(op.body, json_object())
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
-def _page_of(item: str) -> dict:
-    return {
-        "type": "object",
-        "required": ["items", "page", "per_page", "total"],
-        "properties": {
-            "items": {"type": "array", "items": _ref(item)},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-        },
-    }
+def json_object() -> dict:
+    """The request's JSON body, which must be an object."""
+    data = loads_json(request.get_data(cache=True)) if request.is_json else None
+    if not isinstance(data, dict):
+        raise InvalidPayload("body", "must be a JSON object")
+    return data
 
 
-def _action(summary: str, body: str) -> dict:
-    return {
-        "post": {
-            "summary": summary,
-            "parameters": [_TRACKING],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(body)}}},
-            "responses": {
-                "201": _json(_ref("ActionResult"), "recorded; the notice SMS is queued"),
-                **_errors(400, 401, 403, 404, 503),
-            },
-        }
-    }
+# -- the document ---------------------------------------------------------------------------
 
 
-def openapi_document() -> dict:
-    """The whole document."""
+def openapi_document(app: Flask, blueprint: str = "admin_api") -> dict:
+    """The whole document, for the routes of `blueprint` that declare an operation."""
+    models = {
+        m for op in OPERATIONS.values() for m in (op.response, op.query, op.body, op.body_schema) if m
+    } | {Error}
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=_REF
+    )
+    components = _tidy(schemas.get("$defs", {}))
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        name = rule.endpoint.removeprefix(f"{blueprint}.")
+        if name == rule.endpoint or name not in OPERATIONS:
+            continue
+        path, variables = _path(rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = OPERATIONS[name]
+            paths.setdefault(path, {})[method.lower()] = _operation(op, variables, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -312,164 +108,85 @@ def openapi_document() -> dict:
             "post follow-ups and replies (each sends the reporter a notice SMS), see and requeue "
             "outbound SMS. Reporters' numbers are always masked.",
         },
-        "components": {
-            "securitySchemes": {
-                "token": {"type": "http", "scheme": "bearer", "description": "flask token create"},
-                "signature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Lapor-Signature",
-                    "description": "sha256=HMAC-SHA256(secret, X-Lapor-Timestamp + '.' + body)",
-                },
-            },
-            "schemas": _SCHEMAS,
-        },
+        "components": {"securitySchemes": _SECURITY_SCHEMES, "schemas": components},
         "security": [{"token": []}],
-        "paths": {
-            "/api/v1/reports": {
-                "get": {
-                    "summary": "List and search reports",
-                    "parameters": [
-                        _query("status", {"type": "string", "enum": list(REPORT_STATUS_LABELS)}, "status"),
-                        _query("channel", {"type": "string", "enum": ["SMS", "USSD"]}, "channel"),
-                        _query(
-                            "since",
-                            {"type": "string", "format": "date"},
-                            "filed on or after (local, year 2000-2999)",
-                        ),
-                        _query(
-                            "until",
-                            {"type": "string", "format": "date"},
-                            "filed on or before (local, year 2000-2999)",
-                        ),
-                        _query("q", {"type": "string", "maxLength": 200}, "text or tracking number"),
-                        *_PAGING,
-                    ],
-                    "responses": {"200": _json(_page_of("Report"), "a page"), **_errors(400, 401, 503)},
-                }
-            },
-            "/api/v1/reports/overdue": {
-                "get": {
-                    "summary": "Open reports past their SLA deadline",
-                    "parameters": [_query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "max")],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["items"],
-                                "properties": {"items": {"type": "array", "items": _ref("Report")}},
-                            },
-                            "overdue reports",
-                        ),
-                        **_errors(400, 401, 503),
-                    },
-                }
-            },
-            "/api/v1/reports/{tracking_no}": {
-                "get": {
-                    "summary": "One report with its timeline",
-                    "parameters": [_TRACKING],
-                    "responses": {"200": _json(_ref("ReportDetail"), "the report"), **_errors(401, 404, 503)},
-                }
-            },
-            "/api/v1/reports/{tracking_no}/status": _action("Change the status", "StatusBody"),
-            "/api/v1/reports/{tracking_no}/follow-ups": _action("Post a follow-up", "TextBody"),
-            "/api/v1/reports/{tracking_no}/replies": _action("SMS the reporter", "TextBody"),
-            "/api/v1/outbound": {
-                "get": {
-                    "summary": "Outbound SMS by state",
-                    "parameters": [
-                        _query(
-                            "status",
-                            {"type": "string", "enum": list(OUTBOUND_STATES)},
-                            "state (SUPPRESSED: notices not sent, the reporter opted out)",
-                        ),
-                        *_PAGING,
-                    ],
-                    "responses": {"200": _json(_page_of("Outbound"), "a page"), **_errors(400, 401, 503)},
-                }
-            },
-            "/api/v1/stats/segments": _STATS,
-            "/api/v1/outbound/{id}/requeue": {
-                "post": {
-                    "summary": "Requeue a FAILED SMS",
-                    "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
-                        }
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["id", "state"],
-                                "properties": {"id": {"type": "integer"}, "state": {"type": "string"}},
-                            },
-                            "requeued",
-                        ),
-                        **_errors(401, 403, 404, 409, 503),
-                    },
-                }
-            },
-            "/api/v1/quarantine": {
-                "get": {
-                    "summary": "Work set aside because it kept failing (MOs, sends, DLRs, webhooks...)",
-                    "parameters": [
-                        _query("state", {"type": "string", "enum": list(STATES)}, "default QUARANTINED"),
-                        _query("kind", {"type": "string", "enum": list(KINDS)}, "kind of work"),
-                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "max"),
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["items", "counts"],
-                                "properties": {
-                                    "items": {"type": "array", "items": _ref("Quarantined")},
-                                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-                                },
-                            },
-                            "entries, and QUARANTINED counts per kind",
-                        ),
-                        **_errors(400, 401, 503),
-                    },
-                }
-            },
-            "/api/v1/quarantine/{id}/retry": _quarantine_action("Put quarantined work back with fresh tries"),
-            "/api/v1/quarantine/{id}/drop": _quarantine_action(
-                "Give up on quarantined work (kept as DROPPED)"
-            ),
-            "/api/v1/events": {
-                "post": {
-                    "summary": "An event from the complaint system (signed, see README)",
-                    "security": [{"signature": []}],
-                    "parameters": [
-                        {
-                            "name": "X-Lapor-Timestamp",
-                            "in": "header",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("UpstreamEvent")}},
-                    },
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["status"],
-                                "properties": {"status": {"type": "string"}},
-                            },
-                            "applied",
-                        ),
-                        **_errors(400, 401, 404, 409, 503),
-                    },
-                }
-            },
-        },
+        "paths": paths,
     }
+
+
+_SECURITY_SCHEMES = {
+    "token": {"type": "http", "scheme": "bearer", "description": "flask token create"},
+    "signature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Lapor-Signature",
+        "description": "sha256=HMAC-SHA256(secret, X-Lapor-Timestamp + '.' + body)",
+    },
+}
+
+
+def _path(rule: str) -> tuple[str, list[dict]]:
+    """Flask's `/x/<int:id>` as OpenAPI's `/x/{id}`, with the path parameters."""
+    variables = []
+    for match in _PATH_VARIABLE.finditer(rule):
+        if match["converter"] == "int":
+            schema = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+        else:
+            schema = {"type": "string"}
+        variables.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return _PATH_VARIABLE.sub(lambda m: "{" + m["name"] + "}", rule), variables
+
+
+def _operation(op: Operation, variables: list[dict], components: dict) -> dict:
+    doc: dict = {"summary": op.summary, "parameters": [*variables, *_query_parameters(op.query, components)]}
+    if op.description:
+        doc["description"] = op.description
+    if op.signed:
+        doc["security"] = [{"signature": []}]
+        doc["parameters"].append(
+            {"name": "X-Lapor-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}}
+        )
+    body = op.body or op.body_schema
+    if body is not None:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    doc["responses"] = {
+        str(op.status): _json(_ref(op.response), op.response.__doc__ or op.summary),
+        **{str(code): _json(_ref(Error), ERROR_REASONS[code]) for code in op.errors},
+    }
+    return doc
+
+
+def _query_parameters(model: type[Request] | None, components: dict) -> list[dict]:
+    if model is None:
+        return []
+    schema = components[model.__name__]
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        params.append(param | ({"description": description} if description else {}))
+    return params
+
+
+def _ref(model: type) -> dict:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description.strip(), "content": {"application/json": {"schema": schema}}}
+
+
+def _tidy(node):
+    """Drop pydantic's generated titles and `default: null` (a property that may be absent
+    is simply not required)."""
+    if isinstance(node, dict):
+        return {
+            k: _tidy(v)
+            for k, v in node.items()
+            if not (k == "title" and isinstance(v, str)) and not (k == "default" and v is None)
+        }
+    if isinstance(node, list):
+        return [_tidy(v) for v in node]
+    return node

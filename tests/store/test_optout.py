@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from gateway import replies
+from gateway.commands.berhenti import opted_out as opted_out_reply
+from gateway.commands.mulai import opted_in as opted_in_reply
 from gateway.models import OptOut, OutboundMessage, utcnow
 from gateway.services import sla
 from gateway.ussd import service
@@ -46,7 +48,7 @@ def test_opted_out_citizen_gets_cek_reply_but_no_follow_up_notice(
     no = file_report(client, rt, run_jobs, fake_aggregator, sender=CITIZEN)
     post_mo(client, keyword, sender=CITIZEN)
     run_jobs()
-    assert texts_to(fake_aggregator)[-1] == replies.opted_out("1708")
+    assert texts_to(fake_aggregator)[-1] == opted_out_reply("1708")
     row = opted_out(rt)
     assert row is not None and row.channel == "SMS" and row.inbound_id is not None and row.created_at
 
@@ -79,7 +81,7 @@ def test_mulai_resumes_notices_and_each_confirmation_is_sent_once(client, rt, ru
     run_jobs()
     assert opted_out(rt) is None
     texts = texts_to(fake_aggregator)
-    assert texts.count(replies.opted_out("1708")) == 1 and texts.count(replies.opted_in("1708")) == 1
+    assert texts.count(opted_out_reply("1708")) == 1 and texts.count(opted_in_reply("1708")) == 1
 
     client.post(f"/api/v1/reports/{no}/replies", json={"text": "Mohon kirim foto lokasi."}, headers=auth)
     run_jobs()
@@ -140,7 +142,7 @@ def test_flood_limit_still_counts_opt_out_texts(client, rt, run_jobs, fake_aggre
         post_mo(client, "STOP", sender=CITIZEN)
     run_jobs()
     texts = texts_to(fake_aggregator)
-    assert texts == [replies.opted_out("1708")] * limit + [replies.flood_warning()]
+    assert texts == [opted_out_reply("1708")] * limit + [replies.flood_warning()]
     assert opted_out(rt) is not None
 
 

@@ -226,7 +226,7 @@ def test_a_worker_killed_mid_batch_leaves_at_most_one_chunk_unrecorded(rt, fake_
 
     rt1 = _with_settings(rt, send_concurrency=1)  # chunks of 2
     ids = [new_mt(rt, f"kill:{n}") for n in range(5)]
-    real_record, calls = outbox_service._record, []
+    real_record, calls = outbox_service._record_sends, []
 
     def killed_on_the_second_chunk(*args):
         calls.append(1)
@@ -234,7 +234,7 @@ def test_a_worker_killed_mid_batch_leaves_at_most_one_chunk_unrecorded(rt, fake_
             raise SystemExit("worker killed")
         return real_record(*args)
 
-    monkeypatch.setattr(outbox_service, "_record", killed_on_the_second_chunk)
+    monkeypatch.setattr(outbox_service, "_record_sends", killed_on_the_second_chunk)
     with pytest.raises(SystemExit):
         outbox_service.send_batch(rt1, ids)
     by_id = {o.id: o.status for o in outbox(rt)}

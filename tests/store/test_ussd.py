@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from gateway.app import create_app
@@ -262,6 +263,25 @@ def test_session_state_lives_in_redis_with_the_ttl(client, rt):
     key = f"gw:ussd:s:{ussd.owner}"
     assert 0 < rt.redis.ttl(key) <= rt.settings.ussd_session_ttl
     assert json.loads(rt.redis.get(key))["state"]["screen"] == "TEXT"
+
+
+@redis_only
+def test_a_session_at_an_unknown_screen_is_logged_counted_and_restarted(client, rt, caplog):
+    """A session saved by a deploy with a screen this one lacks (a rollback mid-session): the
+    citizen is back at the main menu, and it is visible, not a silent reset."""
+    ussd = UssdSession(client, "generic")
+    ussd.step(), ussd.step("1")
+    key = f"gw:ussd:s:{ussd.owner}"
+    saved = json.loads(rt.redis.get(key))
+    saved["state"]["screen"] = "SURVEY_FROM_A_NEWER_DEPLOY"
+    rt.redis.set(key, json.dumps(saved), keepttl=True)
+    before = REGISTRY.get_sample_value("gateway_ussd_unknown_screens_total") or 0
+    with caplog.at_level("WARNING", logger="gateway.ussd"):
+        screen, ended = ussd.step("2")  # read at the main menu: "2 Cek status laporan"
+    assert not ended and screen == screens.ask_number("check")
+    assert REGISTRY.get_sample_value("gateway_ussd_unknown_screens_total") == before + 1
+    assert "unknown screen 'SURVEY_FROM_A_NEWER_DEPLOY'" in caplog.text
+    assert OWNER not in caplog.text
 
 
 @redis_only

@@ -10,14 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.commands import REGISTRY, parse_command
 from gateway.parsers import (
     ANONYMOUS,
     BAD_NUMBER,
     CHECK,
     CONFIDENTIAL,
     HELP,
-    KEYWORDS,
-    KINDS,
     MISSING_NUMBER,
     MISSING_TEXT,
     OPT_IN,
@@ -30,8 +29,9 @@ from gateway.parsers import (
     is_complaint,
     is_valid_tracking_number,
     new_tracking_number,
-    parse_command,
 )
+
+KEYWORDS, KINDS = REGISTRY.keywords, REGISTRY.kinds
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "samples.tsv"
 ID = new_tracking_number(random.Random(0))

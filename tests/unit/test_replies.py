@@ -8,31 +8,33 @@ import re
 import pytest
 
 from gateway import replies
+from gateway.commands import balas, berhenti, cek, info, lapor, lookup, mulai
 from gateway.gsm7 import is_gsm7, septets
 from gateway.models import PRIVACY_LEVELS, REPORT_STATUS_LABELS
 from gateway.ussd import screens
 
 NO = "9999999999"
 LONGEST = [
-    pytest.param(replies.help_text("17089"), ("LAPOR", "CEK", "BALAS"), id="help"),
+    pytest.param(info.help_text("17089"), ("LAPOR", "CEK", "BALAS"), id="help"),
     *[
-        pytest.param(replies.report_filed(NO, p, "17089"), (f"CEK {NO}",), id=f"filed-{p}")
+        pytest.param(lapor.report_filed(NO, p, "17089"), (f"CEK {NO}",), id=f"filed-{p}")
         for p in PRIVACY_LEVELS
     ],
-    pytest.param(replies.report_missing_text(), ("LAPOR",), id="missing-text"),
+    pytest.param(lapor.report_missing_text(), ("LAPOR",), id="missing-text"),
     *[
-        pytest.param(replies.status_for_owner(NO, s, "29/11/2026"), (f"BALAS {NO}",), id=f"status-{s}")
+        pytest.param(cek.status_for_owner(NO, s, "29/11/2026"), (f"BALAS {NO}",), id=f"status-{s}")
         for s in REPORT_STATUS_LABELS
     ],
-    pytest.param(replies.not_found(NO), ("INFO",), id="not-found"),
-    pytest.param(replies.bad_number("123456789012345"), ("CEK",), id="bad-number"),
-    pytest.param(replies.missing_number("CHECK"), ("CEK",), id="missing-number-cek"),
-    pytest.param(replies.missing_number("REPLY"), ("BALAS",), id="missing-number-balas"),
-    pytest.param(replies.reply_missing_text(NO), (f"BALAS {NO}",), id="reply-missing-text"),
-    pytest.param(replies.reply_recorded(NO), (f"CEK {NO}",), id="reply-recorded"),
-    pytest.param(replies.throttled(), ("INFO",), id="throttled"),
-    pytest.param(replies.opted_out("17089"), ("MULAI", "17089"), id="opted-out"),
-    pytest.param(replies.opted_in("17089"), ("BERHENTI", "17089"), id="opted-in"),
+    pytest.param(lookup.not_found(NO), ("INFO",), id="not-found"),
+    pytest.param(lookup.bad_number("123456789012345"), ("CEK",), id="bad-number"),
+    pytest.param(cek.missing_number(), ("CEK",), id="missing-number-cek"),
+    pytest.param(balas.missing_number(), ("BALAS",), id="missing-number-balas"),
+    pytest.param(balas.reply_missing_text(NO), (f"BALAS {NO}",), id="reply-missing-text"),
+    pytest.param(balas.reply_recorded(NO), (f"CEK {NO}",), id="reply-recorded"),
+    pytest.param(lookup.throttled(), ("INFO",), id="throttled"),
+    pytest.param(berhenti.opted_out("17089"), ("MULAI", "17089"), id="opted-out"),
+    pytest.param(mulai.opted_in("17089"), ("BERHENTI", "17089"), id="opted-in"),
+    pytest.param(replies.flood_warning(), ("LAPOR",), id="flood-warning"),
 ]
 
 
@@ -45,7 +47,7 @@ def test_reply_is_one_gsm7_segment_that_teaches_the_next_step(text, teaches):
 
 
 def test_status_reply_uses_the_citizen_label():
-    assert "Ditindaklanjuti" in replies.status_for_owner(NO, "IN_PROGRESS", "01/12/2026")
+    assert "Ditindaklanjuti" in cek.status_for_owner(NO, "IN_PROGRESS", "01/12/2026")
 
 
 def _clause_after(text: str, word: str) -> str:
@@ -57,7 +59,7 @@ def _clause_after(text: str, word: str) -> str:
 @pytest.mark.parametrize(
     ("text", "confidential", "anonymous"),
     [
-        pytest.param(replies.help_text("17089"), "RAHASIA", "ANONIM", id="sms-help"),
+        pytest.param(info.help_text("17089"), "RAHASIA", "ANONIM", id="sms-help"),
         pytest.param(screens.help_screen("17089"), "Rahasia", "Anonim", id="ussd-help"),
         pytest.param(screens.ask_privacy(), "Rahasia", "Anonim", id="ussd-privacy-choice"),
     ],

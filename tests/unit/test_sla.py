@@ -9,7 +9,7 @@ import pytest
 
 from config.settings import load_settings
 from gateway.clock import parse_hhmm, parse_holidays, quiet_until, working_deadline
-from gateway.services.sla import Rules, clock_for
+from gateway.services.sla import Rules, deadline_for
 
 JKT = ZoneInfo("Asia/Jakarta")
 INDEPENDENCE = date(2026, 8, 17)  # a Monday
@@ -137,7 +137,7 @@ def test_clock_for(fields, waiting_for, due):
         "last_follow_up_at": None,
         "last_citizen_reply_at": None,
     }
-    c = clock_for(RULES, **(args | fields))
+    c = deadline_for(RULES, **(args | fields))
     if waiting_for is None:
         assert c is None
     else:
@@ -148,7 +148,7 @@ def test_clock_for(fields, waiting_for, due):
 
 def test_naive_times_from_sqlite_are_utc():
     naive = datetime(2026, 8, 3, 3, 0)  # 10:00 in Jakarta
-    c = clock_for(RULES, status="RECEIVED", created_at=naive, verified_at=None, last_follow_up_at=None,
+    c = deadline_for(RULES, status="RECEIVED", created_at=naive, verified_at=None, last_follow_up_at=None,
                   last_citizen_reply_at=None)  # fmt: skip
     assert c.due_at == jkt(2026, 8, 7, 0)
 

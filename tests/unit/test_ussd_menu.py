@@ -449,3 +449,75 @@ def test_paginate(text, width, pages):
 )
 def test_shorten(text, limit, out):
     assert screens.shorten(text, limit) == out
+
+
+# Every screen in the states it can be in, and inputs that reach each branch of its step.
+WALK_STATES = [
+    *LONGEST_STATES,
+    at(TEXT, privacy="PUBLIC"),
+    at(CONFIRM, draft=DRAFT),
+    at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=0),
+    at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=1),
+    at(REPLY_TEXT, tracking_no=NO, follow_up="Mohon foto."),
+    at(RESUME, draft=DRAFT, privacy="ANONYMOUS"),
+]
+WALK_INPUTS = ["", " ", "0", "00", "1", "2", "3", "4", "5", "98", "x", "ok", DRAFT, "W" * 1001, NO, BAD_NO]
+WALK_RESULTS = [
+    Result(DONE, NO, status="RECEIVED", updated="01/12/2026", follow_up="Mohon foto."),
+    Result(DONE, NO, status="DONE", updated="01/12/2026"),  # no follow-up to read (OPEN_REPLY)
+    Result(NOT_FOUND),
+    Result(THROTTLED),
+    Result(FLOODED),
+]
+
+
+def _moves(state: State, text: str) -> list[menu.Outcome]:
+    out = menu.step(state, text)
+    if out.effect is None:
+        return [out]
+    return [menu.resolve(out.state, out.effect, result) for result in WALK_RESULTS]
+
+
+@pytest.mark.parametrize("name", list(menu.SCREENS))
+def test_every_registered_screen_declares_only_registered_targets(name):
+    unknown = set(menu.SCREENS[name].goes_to) - set(menu.SCREENS)
+    assert not unknown, f"{name} goes to unregistered screens {unknown}"
+
+
+@pytest.mark.parametrize("state", [pytest.param(s, id=f"{s.screen}-{i}") for i, s in enumerate(WALK_STATES)])
+def test_every_screen_moves_only_where_it_declares(state):
+    """Walk each screen's transitions: every move lands on a registered screen its
+    registration lists (staying put and `00` aside); a screen missing from the registry or
+    from `goes_to` fails here, not in a citizen's session."""
+    allowed = {state.screen, MAIN, *menu.SCREENS[state.screen].goes_to}
+    for text in WALK_INPUTS:
+        for out in _moves(state, text):
+            assert menu.is_screen(out.state.screen)
+            assert out.end or out.state.screen in allowed, (state.screen, text, out.state.screen)
+            assert out.screen
+
+
+def test_every_declared_transition_is_taken_by_some_input():
+    """The declarations are not padded: each listed target is reached by the walk."""
+    reached = {
+        (state.screen, out.state.screen)
+        for state in WALK_STATES
+        for text in WALK_INPUTS
+        for out in _moves(state, text)
+        if not out.end
+    }
+    declared = {(name, target) for name, s in menu.SCREENS.items() for target in s.goes_to}
+    assert declared <= reached, declared - reached
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        pytest.param(lambda: menu.go(S, "NOWHERE"), id="go-to-unregistered"),
+        pytest.param(lambda: menu.step(at("NOWHERE"), "1"), id="step-from-unregistered"),
+        pytest.param(lambda: menu.render(at("NOWHERE")), id="render-unregistered"),
+    ],
+)
+def test_an_unregistered_screen_is_an_error_not_a_reset(move):
+    with pytest.raises(menu.UnknownScreen):
+        move()
