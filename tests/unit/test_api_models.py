@@ -58,7 +58,7 @@ STATUSES = "must be one of RECEIVED, VERIFIED, IN_PROGRESS, DONE, POSTPONED, OUT
             QuarantineQuery,
             {"kind": "SMS"},
             "kind",
-            "must be one of MO, MT, DLR, WEBHOOK, USSD, SLA",
+            "must be one of MO, MT, DLR, WEBHOOK, USSD, SLA, PARTS",
             id="quarantine-kind",
         ),
     ],
