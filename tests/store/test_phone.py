@@ -10,6 +10,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.models import InboundMessage
+from gateway.sender import make_sender
 from gateway.services import admin
 from tests.store.admin_helpers import no_quiet_hours
 from tests.store.helpers import outbox, reports
@@ -19,7 +20,9 @@ NUMBER = "081234567890"
 
 @pytest.fixture
 def phone(rt):
+    # As a process started with GATEWAY_OUTBOUND=log is built: its sender only logs.
     rt.settings = rt.settings.replace(outbound="log")
+    rt.sender = make_sender("log", rt.settings.send_timeout, rt.settings.send_concurrency)
     no_quiet_hours(rt)
     app = create_app(runtime=rt)
     app.testing = True
