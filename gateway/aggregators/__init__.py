@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
+from gateway.aggregators.infobip import Infobip
 from gateway.aggregators.kannel import Kannel
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
+    "infobip": Infobip(),
 }
 
 
