@@ -84,6 +84,12 @@ DLR_RECEIVED = Counter(
     "Delivery reports received, by aggregator and status (SENT, DELIVERED, ...).",
     ["aggregator", "status"],
 )
+CALLBACKS_REFUSED = Counter(
+    "gateway_callback_signatures_refused",
+    "Aggregator callbacks answered 401 because their native signature did not check out "
+    "(X-Twilio-Signature, X-Lapor-Signature, ...), by aggregator and route (inbound, status).",
+    ["aggregator", "route"],
+)
 USSD_STEP_LATENCY = Histogram(
     "gateway_ussd_step_latency_seconds",
     "Time to answer one USSD step, by format.",

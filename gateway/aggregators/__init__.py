@@ -11,11 +11,13 @@ from gateway.aggregators.base import Aggregator
 from gateway.aggregators.generic import Generic
 from gateway.aggregators.infobip import Infobip
 from gateway.aggregators.kannel import Kannel
+from gateway.aggregators.twilio import Twilio
 
 REGISTRY: dict[str, Aggregator] = {
     "generic": Generic(),
     "kannel": Kannel(),
     "infobip": Infobip(),
+    "twilio": Twilio(),
 }
 
 
