@@ -89,6 +89,12 @@ USSD_UNKNOWN_SCREENS = Counter(
     "USSD sessions loaded at a screen this deploy has not registered (saved by another version), "
     "restarted at the main menu.",
 )
+CALLBACKS_REFUSED = Counter(
+    "gateway_callback_signatures_refused",
+    "Aggregator callbacks answered 401 because their native signature did not check out "
+    "(X-Twilio-Signature, X-Lapor-Signature, ...), by aggregator and route (inbound, status).",
+    ["aggregator", "route"],
+)
 USSD_STEP_LATENCY = Histogram(
     "gateway_ussd_step_latency_seconds",
     "Time to answer one USSD step, by format.",

@@ -12,8 +12,10 @@ from gateway.aggregators.base import Aggregator
 from gateway.aggregators.dartmedia import Dartmedia
 from gateway.aggregators.eight_by_eight import EightByEight
 from gateway.aggregators.generic import Generic
+from gateway.aggregators.infobip import Infobip
 from gateway.aggregators.jasmin import Jasmin
 from gateway.aggregators.kannel import Kannel
+from gateway.aggregators.twilio import Twilio
 from gateway.aggregators.vonage import Vonage
 
 REGISTRY: dict[str, Aggregator] = {
@@ -24,6 +26,8 @@ REGISTRY: dict[str, Aggregator] = {
     "vonage": Vonage(),
     "africastalking": AfricasTalking(),
     "8x8": EightByEight(),
+    "infobip": Infobip(),
+    "twilio": Twilio(),
 }
 
 

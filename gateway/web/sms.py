@@ -6,13 +6,15 @@ inbound token check here, then its own `verify` (a native signature, where it ha
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import DataError, IntegrityError
 
 from gateway.aggregators import inbound_aggregator
 from gateway.aggregators.base import Ack, Aggregator, WireRequest
 from gateway.errors import CallbackRefused, InvalidPayload
-from gateway.metrics import DLR_RECEIVED, MO_RECEIVED
+from gateway.metrics import CALLBACKS_REFUSED, DLR_RECEIVED, MO_RECEIVED
 from gateway.services.inbox import Accepted, accept_inbound
 from gateway.services.outbox import apply_status_updates
 from gateway.web.auth import require_inbound_token
@@ -20,6 +22,7 @@ from gateway.web.signature import already_handled, remember_handled
 from gateway.web.wire import unparsed_wire_request, wire_request
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
+log = logging.getLogger("gateway.web.sms")
 
 
 def _authorised(name: str) -> tuple[Aggregator, WireRequest, str | None]:
@@ -38,6 +41,11 @@ def _authorised(name: str) -> tuple[Aggregator, WireRequest, str | None]:
     try:
         replay_key = aggregator.verify(wire, rt.settings.aggregator_config(aggregator.name), rt.settings)
     except CallbackRefused as exc:
+        # A forged or misconfigured callback (say, GATEWAY_PUBLIC_URL not the URL the
+        # aggregator calls): visible in the log and the metrics, never silently dropped.
+        route = request.path.rsplit("/", 1)[-1]
+        CALLBACKS_REFUSED.labels(aggregator.name, route if route in ("inbound", "status") else "other").inc()
+        log.warning("%s callback to /%s refused: %s", aggregator.name, route, exc)
         abort(401, description=str(exc))
     if unreadable is not None:
         raise unreadable
