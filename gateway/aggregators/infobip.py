@@ -42,9 +42,9 @@ from gateway.aggregators.base import (
     WireRequest,
     setting,
 )
+from gateway.aggregators.codes import dlr_status
 from gateway.aggregators.generic import parse_iso_timestamp
 from gateway.aggregators.http_status import classify_http_failure
-from gateway.aggregators.status_table import map_status
 from gateway.edge import row_id
 from gateway.errors import InvalidPayload, SendError
 
@@ -149,7 +149,7 @@ class Infobip(Aggregator):
             status = _object(entry, i, "status")
             group = status.get("groupName")
             name = status.get("name") if isinstance(status.get("name"), str) else ""
-            ours = DLR_NAMES.get(name) or map_status(
+            ours = DLR_NAMES.get(name) or dlr_status(
                 DLR_GROUPS, group if isinstance(group, str) else None, f"results[{i}].status.groupName"
             )
             raw = " ".join(filter(None, [name or str(group), _error_name(entry)]))

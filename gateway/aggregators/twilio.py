@@ -43,8 +43,8 @@ from gateway.aggregators.base import (
     WireRequest,
     setting,
 )
+from gateway.aggregators.codes import SendCode, dlr_status, send_error
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
-from gateway.aggregators.status_table import PERMANENT, RETRYABLE, THROTTLED, ErrorCode, map_status
 from gateway.edge import row_id
 from gateway.errors import CallbackRefused, ConfigError, InvalidPayload, SendError
 
@@ -68,14 +68,14 @@ DLR_STATUS = {
 
 # The send API's error codes we act on; any other 4xx is permanent, 429 and 5xx retried.
 ERROR_CODES = {
-    20429: ErrorCode(THROTTLED, "too many requests (not processed, safe to retry)"),
-    20500: ErrorCode(RETRYABLE, "Twilio internal error"),
-    20503: ErrorCode(RETRYABLE, "Twilio service unavailable"),
-    20003: ErrorCode(PERMANENT, "authentication failed: check GATEWAY_TWILIO_ACCOUNT_SID/AUTH_TOKEN"),
-    21211: ErrorCode(PERMANENT, "invalid 'To' phone number"),
-    21408: ErrorCode(PERMANENT, "sending to this region is not enabled on the account"),
-    21610: ErrorCode(PERMANENT, "the recipient unsubscribed (replied STOP)"),
-    21614: ErrorCode(PERMANENT, "'To' is not a mobile number"),
+    "20429": SendCode("too many requests (not processed, safe to retry)", retryable=True, throttled=True),
+    "20500": SendCode("Twilio internal error", retryable=True),
+    "20503": SendCode("Twilio service unavailable", retryable=True),
+    "20003": SendCode("authentication failed: check GATEWAY_TWILIO_ACCOUNT_SID/AUTH_TOKEN"),
+    "21211": SendCode("invalid 'To' phone number"),
+    "21408": SendCode("sending to this region is not enabled on the account"),
+    "21610": SendCode("the recipient unsubscribed (replied STOP)"),
+    "21614": SendCode("'To' is not a mobile number"),
 }
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -181,7 +181,7 @@ class Twilio(Aggregator):
     def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
         """One status; by our id from the callback URL when there, else by MessageSid."""
         raw = (req.field("MessageStatus") or "").strip()
-        status = map_status(DLR_STATUS, raw, "MessageStatus")
+        status = dlr_status(DLR_STATUS, raw, "MessageStatus")
         code = (req.field("ErrorCode") or "").strip()
         raw_status = f"{raw} {code}"[:64] if code else raw
         ours = req.query.get("id") or ""
@@ -229,9 +229,8 @@ class Twilio(Aggregator):
                 raise SendError("2xx answer without a sid", retryable=False)
             return sid
         code = data.get("code") if isinstance(data, dict) else None
-        known = ERROR_CODES.get(code) if isinstance(code, int) else None
-        if known is not None:
-            raise known.error(code, retry_after_seconds(resp))
+        if isinstance(code, int) and str(code) in ERROR_CODES:
+            raise send_error("twilio", str(code), ERROR_CODES, retry_after=retry_after_seconds(resp))
         raise classify_http_failure(resp)
 
     def inbound_ack(self, gateway_ids: list[int], duplicate: bool) -> Ack:
