@@ -44,9 +44,9 @@ from gateway.aggregators.base import (
     setting,
 )
 from gateway.aggregators.codes import SendCode, dlr_status, send_error, utc_timestamp
-from gateway.aggregators.generic import required
+from gateway.aggregators.generic import message_text, required
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
-from gateway.errors import InvalidPayload, SendError
+from gateway.errors import SendError
 
 SEND_PATH = "/version1/messaging"
 DATE_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S")
@@ -100,11 +100,7 @@ class AfricasTalking(Aggregator):
     #   &networkCode=51010
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One whole MO per request."""
-        text = req.field("text")
-        if text is None:
-            raise InvalidPayload("text", "is required")
-        if "\ufffd" in text:
-            raise InvalidPayload("text", "is not valid UTF-8")
+        text = message_text(req)
         return [
             InboundSMS(
                 sender=required(req, "from"),

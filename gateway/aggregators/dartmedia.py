@@ -41,6 +41,7 @@ from gateway.aggregators.base import (
     WireRequest,
     setting,
 )
+from gateway.aggregators.generic import required_stripped
 from gateway.aggregators.http_status import classify_http_failure
 from gateway.aggregators.udh import parse_udh
 from gateway.edge import check_sent_at, decode_text, row_id
@@ -70,13 +71,6 @@ class DartmediaConfig(AggregatorConfig):
     base_url: str = setting("http://202.43.169.11", url=True)
     userid: str = setting("", required=True)
     password: str = setting("", required=True, secret=True)
-
-
-def _required(req: WireRequest, name: str) -> str:
-    value = (req.field(name) or "").strip()
-    if not value:
-        raise InvalidPayload(name, "is required")
-    return value
 
 
 def _sent_at(raw: str | None) -> datetime | None:
@@ -121,8 +115,8 @@ class Dartmedia(Aggregator):
     #     &message=LAPOR+jalan+rusak&date=20170503131559&dcs=0&udhl=0&charset=utf-8
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO (or one part of a long one, when `udhl` says a header leads the message)."""
-        sender, to = _required(req, "original"), _required(req, "sendto")
-        external_id = _required(req, "messageid")
+        sender, to = required_stripped(req, "original"), required_stripped(req, "sendto")
+        external_id = required_stripped(req, "messageid")
         text, part = _message(req)
         sent_at = _sent_at(req.field("date"))
         return [InboundSMS(sender, to, text, external_id, sent_at=sent_at, part=part)]
@@ -130,10 +124,10 @@ class Dartmedia(Aggregator):
     # GET /sms/dartmedia/status?token=...&messageid=42&status=10   (42: our id, as sent)
     def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
         """One DLR, by our gateway message id (a `.n` part suffix is dropped)."""
-        ref = _required(req, "messageid").split(".")[0]
+        ref = required_stripped(req, "messageid").split(".")[0]
         if row_id(ref) is None:
             raise InvalidPayload("messageid", "not a gateway message id")
-        raw = _required(req, "status")
+        raw = required_stripped(req, "status")
         if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
             raise InvalidPayload("status", "must be a number")
         status = next(ours for low, high, ours in DLR_RANGES if low <= int(raw) <= high)

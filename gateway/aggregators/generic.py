@@ -58,6 +58,26 @@ def required(req: WireRequest, name: str) -> str:
     return value
 
 
+def required_stripped(req: WireRequest, name: str, reason: str = "is required") -> str:
+    """A field that must be present and non-empty, without its surrounding spaces (ids and
+    numbers that formats pad); 400 naming `name` with `reason` otherwise."""
+    value = (req.field(name) or "").strip()
+    if not value:
+        raise InvalidPayload(name, reason)
+    return value
+
+
+def message_text(req: WireRequest, name: str = "text") -> str:
+    """The MO's text field: present (it may be empty) and decoded cleanly (a U+FFFD from a
+    failed decode means the aggregator's charset was not UTF-8)."""
+    text = req.field(name)
+    if text is None:
+        raise InvalidPayload(name, "is required")
+    if "\ufffd" in text:
+        raise InvalidPayload(name, "is not valid UTF-8")
+    return text
+
+
 def parse_iso_timestamp(raw: str | None, name: str = "timestamp") -> datetime | None:
     """An optional ISO 8601 timestamp, in UTC; a present but unreadable or implausible one
     (gateway.edge.check_sent_at) is a 400."""
@@ -108,11 +128,7 @@ class Generic(Aggregator):
     #   from=0812...&to=1708&text=LAPOR+jalan+ru&id=agg-125&concat_ref=7&concat_part=1&concat_total=2
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO per request."""
-        text = req.field("text")
-        if text is None:
-            raise InvalidPayload("text", "is required")
-        if "\ufffd" in text:
-            raise InvalidPayload("text", "is not valid UTF-8")
+        text = message_text(req)
         return [
             InboundSMS(
                 sender=required(req, "from"),

@@ -48,6 +48,7 @@ from gateway.aggregators.base import (
     WireRequest,
     setting,
 )
+from gateway.aggregators.generic import required_stripped
 from gateway.aggregators.http_status import classify_http_failure
 from gateway.aggregators.udh import bare_concat_header
 from gateway.edge import decode_text
@@ -87,13 +88,6 @@ class JasminConfig(AggregatorConfig):
     base_url: str = setting("http://127.0.0.1:1401", url=True)
     username: str = setting("", required=True)
     password: str = setting("", required=True, secret=True)
-
-
-def _required(req: WireRequest, name: str) -> str:
-    value = (req.field(name) or "").strip()
-    if not value:
-        raise InvalidPayload(name, "is required")
-    return value
 
 
 def _coding(req: WireRequest) -> int:
@@ -149,7 +143,11 @@ class Jasmin(Aggregator):
     # UCS-2: coding=%08, content = the raw UTF-16BE octets, binary = their hex.
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO (a long one already joined by Jasmin, or one part carrying its UDH)."""
-        sender, to, external_id = _required(req, "from"), _required(req, "to"), _required(req, "id")
+        sender, to, external_id = (
+            required_stripped(req, "from"),
+            required_stripped(req, "to"),
+            required_stripped(req, "id"),
+        )
         octets, coding = _octets(req), _coding(req)
         part, udh = None, bare_concat_header(octets)
         if udh is not None:
@@ -166,8 +164,8 @@ class Jasmin(Aggregator):
     #            &sub=001&dlvrd=001&subdate=2611291527&donedate=2611291528&err=000&text=Laporan+12345678
     def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
         """One DLR, by the id `/send` answered."""
-        ref = _required(req, "id")
-        raw = _required(req, "message_status").upper()
+        ref = required_stripped(req, "id")
+        raw = required_stripped(req, "message_status").upper()
         status = DLR_STATUS.get(raw)
         if status is None and raw.startswith(SUBMIT_REFUSED[0]):
             status = SUBMIT_REFUSED[1]

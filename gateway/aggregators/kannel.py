@@ -34,6 +34,7 @@ from gateway.aggregators.base import (
     WireRequest,
     setting,
 )
+from gateway.aggregators.generic import required_stripped
 from gateway.aggregators.http_status import retry_after_seconds
 from gateway.edge import check_sent_at, decode_text, row_id, text_codec
 from gateway.errors import InvalidPayload, SendError
@@ -139,13 +140,6 @@ def _sent_at(raw: str | None) -> datetime | None:
     return check_sent_at(sent_at, "ts")
 
 
-def _required(req: WireRequest, name: str, hint: str) -> str:
-    value = (req.field(name) or "").strip()
-    if not value:
-        raise InvalidPayload(name, f"missing ({hint})")
-    return value
-
-
 class Kannel(Aggregator):
     """The Kannel wire format (see the module docstring and docs/kannel.conf.example)."""
 
@@ -165,8 +159,8 @@ class Kannel(Aggregator):
     #   LAPOR  jalan rusak di Jl. Sudirman no 5
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO from a Kannel get-url or post-url callback."""
-        sender = _required(req, "from", "add from=%p to the sms-service URL")
-        external_id = _required(req, "id", "add id=%I to the sms-service URL")
+        sender = required_stripped(req, "from", "missing (add from=%p to the sms-service URL)")
+        external_id = required_stripped(req, "id", "missing (add id=%I to the sms-service URL)")
         text = _text(req)
         return [
             InboundSMS(
@@ -183,10 +177,10 @@ class Kannel(Aggregator):
     #   GET /sms/kannel/status?id=42&status=1&smsc_id=fake&token=...   (delivered)
     def parse_status(self, req: WireRequest) -> list[StatusUpdate]:
         """One delivery report; `message_ref` is our gateway message id from the dlr-url."""
-        ref = _required(req, "id", "the dlr-url must carry id=<gateway id>")
+        ref = required_stripped(req, "id", "missing (the dlr-url must carry id=<gateway id>)")
         if row_id(ref) is None:
             raise InvalidPayload("id", "not a gateway message id")
-        raw = _required(req, "status", "the dlr-url must carry status=%d")
+        raw = required_stripped(req, "status", "missing (the dlr-url must carry status=%d)")
         status = DLR_STATUS.get(raw)
         if status is None:
             raise InvalidPayload("status", f"unknown Kannel DLR type {raw[:10]!r}")

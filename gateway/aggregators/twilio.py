@@ -44,6 +44,7 @@ from gateway.aggregators.base import (
     setting,
 )
 from gateway.aggregators.codes import SendCode, dlr_status, send_error
+from gateway.aggregators.generic import message_text, required_stripped
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
 from gateway.edge import row_id
 from gateway.errors import CallbackRefused, ConfigError, InvalidPayload, SendError
@@ -161,17 +162,13 @@ class Twilio(Aggregator):
     def parse_inbound(self, req: WireRequest) -> list[InboundSMS]:
         """One MO per callback (a long SMS comes joined). Form fields, or the query when the
         console's webhook method is GET."""
-        body = req.field("Body")
-        if body is None:
-            raise InvalidPayload("Body", "is required")
-        if "\ufffd" in body:
-            raise InvalidPayload("Body", "is not valid UTF-8")
+        body = message_text(req, "Body")
         return [
             InboundSMS(
-                sender=_required(req, "From"),
+                sender=required_stripped(req, "From"),
                 to=(req.field("To") or "").strip(),
                 text=body,
-                external_id=_required(req, "MessageSid"),
+                external_id=required_stripped(req, "MessageSid"),
             )
         ]
 
@@ -187,7 +184,7 @@ class Twilio(Aggregator):
         ours = req.query.get("id") or ""
         if row_id(ours) is not None:
             return [StatusUpdate(ours, status, raw_status, by_gateway_id=True)]
-        return [StatusUpdate(_required(req, "MessageSid"), status, raw_status)]
+        return [StatusUpdate(required_stripped(req, "MessageSid"), status, raw_status)]
 
     # POST <base>/2010-04-01/Accounts/AC.../Messages.json   Authorization: Basic sid:token
     #   To=%2B6281234567890&From=%2B1555...&Body=...

@@ -50,7 +50,7 @@ from gateway.aggregators.base import (
     setting,
 )
 from gateway.aggregators.codes import SendCode, dlr_status, send_error, utc_timestamp
-from gateway.aggregators.generic import required
+from gateway.aggregators.generic import message_text, required
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
 from gateway.edge import row_id
 from gateway.errors import CallbackRefused, InvalidPayload, SendError
@@ -185,11 +185,7 @@ class Vonage(Aggregator):
         kind = (req.field("type") or "text").strip().lower()
         if kind not in ("text", "unicode"):
             raise InvalidPayload("type", "must be text or unicode (binary SMS are not accepted)")
-        text = req.field("text")
-        if text is None:
-            raise InvalidPayload("text", "is required")
-        if "\ufffd" in text:
-            raise InvalidPayload("text", "is not valid UTF-8")
+        text = message_text(req)
         return [
             InboundSMS(
                 sender=required(req, "msisdn"),
