@@ -546,15 +546,24 @@ def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:
     by_ref = {(out.aggregator, out.external_id): out for out in accepted if out.external_id}
     if not by_ref:
         return
-    waiting = s.scalars(
-        select(DeliveryReport)
-        .where(
-            # The aggregator too, so the look-up uses ix_dlr_ref instead of scanning every DLR.
-            DeliveryReport.aggregator.in_({aggregator for aggregator, _ in by_ref}),
-            DeliveryReport.message_ref.in_([ref for _, ref in by_ref]),
-            DeliveryReport.applied.is_(False),
+    waiting_ids = set(
+        s.scalars(
+            select(DeliveryReport.id).where(
+                # The aggregator too, so the look-up uses ix_dlr_ref instead of scanning every DLR.
+                DeliveryReport.aggregator.in_({aggregator for aggregator, _ in by_ref}),
+                DeliveryReport.message_ref.in_([ref for _, ref in by_ref]),
+                DeliveryReport.applied.is_(False),
+            )
         )
-        .order_by(DeliveryReport.id)
+    )
+    # A DLR set aside as poison stays aside (ids first: its row may be what cannot be read).
+    waiting_ids -= (
+        {int(ref) for ref in quarantine.set_aside_refs(s, quarantine.DLR)} if waiting_ids else set()
+    )
+    if not waiting_ids:
+        return
+    waiting = s.scalars(
+        select(DeliveryReport).where(DeliveryReport.id.in_(waiting_ids)).order_by(DeliveryReport.id)
     )
     for dlr in waiting:
         out = by_ref.get((dlr.aggregator, dlr.message_ref))

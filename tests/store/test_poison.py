@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from gateway.app import create_app
-from gateway.models import InboundMessage, OutboundMessage, QuarantinedWork, utcnow
+from gateway.models import DeliveryReport, InboundMessage, OutboundMessage, QuarantinedWork, utcnow
 from gateway.services import quarantine
 from gateway.services.drain import drain_inbound
 from gateway.services.outbox import send_batch
@@ -359,3 +359,25 @@ def test_the_backoff_of_a_webhook_failing_for_weeks_does_not_overflow():
     from gateway.services.outbox import backoff_delay
 
     assert 0 < backoff_delay(1100, 5.0, 3600.0) <= 3600.0 * 1.2
+
+
+def test_a_quarantined_dlr_waiting_for_its_mt_is_not_applied_when_the_send_is_recorded(
+    client, rt, fake_aggregator
+):
+    """A DLR set aside as poison stays aside: the send it was waiting for is recorded without
+    it (applying it there would put the poison inside every send's recording)."""
+    mt = _queue_mt(rt, "generic")
+    assert (
+        client.post(
+            "/sms/generic/status", data={"id": "agg-1", "status": "DELIVERED"}, headers=AUTH
+        ).status_code
+        == 200
+    )
+    with rt.sessions() as s:
+        dlr_id = s.scalar(select(DeliveryReport.id))
+    with rt.transaction() as s:
+        quarantine.set_aside_now(s, quarantine.DLR, dlr_id, RuntimeError("poison"))
+    assert send_batch(rt, [mt]) == {mt: "accepted"}
+    with rt.sessions() as s:
+        assert s.get(OutboundMessage, mt).status == "ACCEPTED"
+        assert s.get(DeliveryReport, dlr_id).applied is False
