@@ -16,7 +16,9 @@ def own_report(turn: Turn, command: Command) -> tuple[Report | None, str]:
     neutral not-found (the same for someone else's report, so numbers cannot be probed)."""
     if command.problem == BAD_NUMBER or not is_valid_tracking_number(command.tracking_no):
         return None, bad_number(command.tracking_no)
-    found, report = citizen.look_up(turn.s, turn.rt, command.tracking_no, turn.msg.msisdn)
+    found, report = citizen.look_up(
+        turn.s, turn.rt, command.tracking_no, turn.msg.msisdn, f"mo:{turn.msg.id}"
+    )
     if found == citizen.THROTTLED:
         return None, throttled()
     if report is None:

@@ -47,15 +47,18 @@ def file(
     return report
 
 
-def look_up(s: Session, rt: Runtime, tracking_no: str, msisdn: str) -> tuple[str, Report | None]:
+def look_up(
+    s: Session, rt: Runtime, tracking_no: str, msisdn: str, attempt: str
+) -> tuple[str, Report | None]:
     """(FOUND, report) only for the reporter's own number; NOT_FOUND for anyone else or a
     number nobody owns (the same answer, so numbers cannot be probed); THROTTLED after too
-    many failed look-ups from this number."""
+    many failed look-ups from this number. `attempt` names this look-up (its MO or USSD
+    step): made again, it is not counted again."""
     if lookups_blocked(rt, msisdn):
         return THROTTLED, None
     report = find_own_report(s, tracking_no, msisdn)
     if report is None:
-        count_failed_lookup(rt, msisdn)
+        count_failed_lookup(rt, msisdn, attempt)
         return NOT_FOUND, None
     return FOUND, report
 

@@ -15,24 +15,27 @@ log = logging.getLogger("gateway.throttle")
 
 
 def _failed_lookup_key(msisdn: str) -> str:
-    return f"gw:lookup-fail:{msisdn}"
+    # A set of look-up ids (not a counter): a look-up made again, because its batch failed
+    # after Redis counted it and was redone MO by MO, is the same member, counted once.
+    return f"gw:lookup-fails:{msisdn}"
 
 
 def lookups_blocked(rt: Runtime, msisdn: str) -> bool:
     """Too many failed CEK/BALAS look-ups from this number within the window."""
     try:
-        count = rt.redis.get(_failed_lookup_key(msisdn))
+        count = rt.redis.scard(_failed_lookup_key(msisdn))
     except RedisError:
         return False  # a throttle is not worth refusing a citizen an answer
-    return count is not None and int(count) >= rt.settings.check_fail_limit
+    return count >= rt.settings.check_fail_limit
 
 
-def count_failed_lookup(rt: Runtime, msisdn: str) -> None:
-    """Count one failed look-up; the window starts with the first failure."""
+def count_failed_lookup(rt: Runtime, msisdn: str, attempt: str) -> None:
+    """Count one failed look-up, once per `attempt` (the MO, or the USSD step, that made it);
+    the window starts with the first failure."""
     key = _failed_lookup_key(msisdn)
     try:
         with rt.redis.pipeline() as p:
-            p.incr(key)
+            p.sadd(key, attempt)
             p.expire(key, rt.settings.check_fail_window, nx=True)
             p.execute()
     except RedisError:

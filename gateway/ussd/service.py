@@ -155,7 +155,9 @@ def _perform(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Resul
     if effect.kind == menu.FILE:
         return _file(rt, msisdn, effect, source_key)
     with rt.transaction() as s:
-        found, report = citizen.look_up(s, rt, effect.tracking_no, msisdn)
+        found, report = citizen.look_up(
+            s, rt, effect.tracking_no, msisdn, f"ussd:{source_key}:{effect.tracking_no}"
+        )
         if found == citizen.THROTTLED:
             return Result(THROTTLED)
         if report is None:

@@ -428,3 +428,34 @@ def test_a_batch_draws_tracking_numbers_no_report_has(
     numbers = sorted(r.tracking_no for r in reports(rt))
     assert numbers == sorted([taken, "1234567890", "2345678901"])
     assert "handling them one by one" not in caplog.text  # the batch did not fail
+
+
+def test_a_failed_lookup_redone_after_a_failed_batch_counts_once(
+    client, rt, run_jobs, fake_aggregator, monkeypatch
+):
+    """A batch that fails after its CEKs counted their failures is redone MO by MO; Redis is
+    not rolled back with the database, so the failures are counted per MO, not per try: a
+    citizen is not throttled for look-ups made once."""
+    from gateway.services import conversation
+
+    limit = rt.settings.check_fail_limit
+    for n in range(limit - 1):
+        unknown = f"{n + 1}23456789"
+        post_mo(client, f"CEK {unknown}{damm_check_digit(unknown)}", sender=STRANGER)
+    real = conversation.handle_batch
+    fail_once = iter([True])
+
+    def handle_then_fail(rt_, s, msgs):
+        handled = real(rt_, s, msgs)
+        if next(fail_once, False):
+            raise RuntimeError("the batch fails after its look-ups counted")
+        return handled
+
+    monkeypatch.setattr(conversation, "handle_batch", handle_then_fail)
+    run_jobs()
+    unknown = "923456789"
+    post_mo(client, f"CEK {unknown}{damm_check_digit(unknown)}", sender=STRANGER)  # the limit-th
+    run_jobs()
+    texts = [m["text"] for m in fake_aggregator.sent()]
+    assert sum("tidak ditemukan" in t for t in texts) == limit
+    assert not any("Terlalu banyak" in t for t in texts)

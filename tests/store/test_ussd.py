@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.gsm7 import is_gsm7, septets
 from gateway.models import OutboundMessage, Report, ReportEvent
 from gateway.msisdn import normalise_msisdn
+from gateway.parsers.tracking import damm_check_digit
 from gateway.runtime import build_runtime
 from gateway.ussd import screens
 from gateway.ussd.sessions import session_owner
@@ -152,8 +153,10 @@ def test_failed_lookups_are_throttled_across_ussd_and_sms(client, rt, run_jobs, 
     number = file_report(client, rt, run_jobs, fake_aggregator, sender="081234567890")
     probe = UssdSession(client, "generic", msisdn=OTHER)
     probe.step(), probe.step("2")
-    for _ in range(rt.settings.check_fail_limit):
-        assert not probe.step(number)[1]
+    # Probing: a different number each time (the same wrong number again is one failure).
+    guesses = [f"{n + 1}23456789" for n in range(rt.settings.check_fail_limit)]
+    for guess in [number, *[g + damm_check_digit(g) for g in guesses[1:]]]:
+        assert not probe.step(guess)[1]
     screen, ended = probe.step(number)
     assert ended and screen == screens.throttled()
     # The same counter answers the SMS channel.
