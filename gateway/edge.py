@@ -65,6 +65,13 @@ def check_string(value: str, field: str, max_chars: int) -> str:
     return value
 
 
+def printable(value: str) -> str:
+    """`value` with each control character as a space: for diagnostic text an adapter composes
+    from several of the aggregator's fields (a receipt's status with its error code), which is
+    stored for people to read and not worth refusing a message over."""
+    return _CONTROL.sub(" ", value)
+
+
 def fits(value: str, max_chars: int) -> bool:
     """Whether `check_string` would take `value` (for values no caller can be told about,
     such as an aggregator's answer)."""

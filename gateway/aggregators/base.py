@@ -199,6 +199,10 @@ class Aggregator:
 
     name: str = ""
     Config: ClassVar[type[AggregatorConfig]] = AggregatorConfig
+    # Our names (`from`, `to`, `text`, `id`) for the fields the checks behind the parser
+    # (gateway.services.inbox, outbox) refuse, mapped to this aggregator's own names where they
+    # differ: a 400 names the field as the aggregator sent it.
+    wire_names: ClassVar[Mapping[str, str]] = {}
 
     def check_config(self, config: AggregatorConfig, outbound: bool) -> None:
         """Rules the field declarations cannot say (one of two fields, a format); raise
@@ -208,6 +212,10 @@ class Aggregator:
     def env(self, field_name: str) -> str:
         """The environment variable behind one of this aggregator's Config fields."""
         return env_var(self.name, next(f for f in fields(self.Config) if f.name == field_name))
+
+    def wire_field(self, name: str) -> str:
+        """This aggregator's name for the field we call `name` (`wire_names`)."""
+        return self.wire_names.get(name, name)
 
     def verify(self, req: WireRequest, config: AggregatorConfig, settings) -> str | None:
         """Check the callback's native signature, where the aggregator has one and it is

@@ -109,6 +109,7 @@ class Dartmedia(Aggregator):
 
     name = "dartmedia"
     Config = DartmediaConfig
+    wire_names = {"from": "original", "to": "sendto", "text": "message", "id": "messageid"}
 
     # GET /sms/dartmedia/inbound?token=...&userid=lapor&password=...&original=6285218761111
     #     &sendto=1708&messagetype=0&messageid=170503131327@170504131327@93456SMS9755064

@@ -106,6 +106,12 @@ class EightByEight(Aggregator):
 
     name = "8x8"
     Config = EightByEightConfig
+    wire_names = {
+        "from": "payload.source",
+        "to": "payload.destination",
+        "text": "payload.body",
+        "id": "payload.umid",
+    }
 
     def check_config(self, config: EightByEightConfig, outbound: bool) -> None:
         """The sub-account id goes into the send URL: 3-50 of the characters 8x8 allows."""

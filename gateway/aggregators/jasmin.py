@@ -135,6 +135,7 @@ class Jasmin(Aggregator):
 
     name = "jasmin"
     Config = JasminConfig
+    wire_names = {"text": "content"}  # `binary` carries the same octets when it is there
 
     # POST /sms/jasmin/inbound?token=...   (the HTTP client connector's baseurl; method POST)
     #   Content-Type: application/x-www-form-urlencoded   User-Agent: Jasmin gateway/1.0 deliverSmHttpThrower

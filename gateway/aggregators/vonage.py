@@ -149,6 +149,7 @@ class Vonage(Aggregator):
 
     name = "vonage"
     Config = VonageConfig
+    wire_names = {"from": "msisdn", "id": "messageId"}
 
     def verify(self, req: WireRequest, config: VonageConfig, settings) -> str | None:
         """With a signature secret, `sig` must be Vonage's signature of the parameters and

@@ -15,6 +15,11 @@ A message still incomplete TIMEOUT after its first part is closed as it is by th
 (`close_due`), which also closes a complete one whose receiver died before closing it. A part
 that arrives after its message was closed (a straggler) is recorded as `late` and files nothing.
 
+One sender holds at most MAX_OPEN_PER_SENDER OPEN messages per aggregator: a part that would
+open one more first closes that sender's oldest OPEN message as it is (INCOMPLETE, its MO made
+and filed as the timeout would), so parts under ever new references cannot pile up OPEN rows.
+(Two receivers opening at the same instant may each pass the count: a soft bound.)
+
 Phones reuse a reference once they have sent 256 long messages (8-bit UDH), so a closed
 message takes stragglers only for STRAGGLER_WINDOW after it opened, and never a part whose index
 it already holds with another text: such a part starts a new message.
@@ -55,6 +60,10 @@ TIMEOUT = timedelta(seconds=60)
 # How long after it opened a closed message still takes its stragglers (see the module doc).
 STRAGGLER_WINDOW = timedelta(hours=1)
 BATCH = 500
+# OPEN messages one sender may hold per aggregator. A phone sends a long SMS's parts within
+# seconds; more long messages than the flood limit (10 in 60 s) open at once within TIMEOUT is
+# a flood, whose texts are filed early rather than held.
+MAX_OPEN_PER_SENDER = 10
 # What storing a part did (also the `outcome` label of gateway_mo_parts).
 STORED, DUPLICATE, LATE = "stored", "duplicate", "late"
 
@@ -123,9 +132,10 @@ def close_due(rt: Runtime, now: datetime | None = None) -> list[int]:
     return made
 
 
-def close(rt: Runtime, message_id: int, now: datetime | None = None) -> int | None:
+def close(rt: Runtime, message_id: int, now: datetime | None = None, early: bool = False) -> int | None:
     """Close an OPEN message and make its inbox MO from the parts present, in index order; the
-    MO's id, or None when the message was not OPEN (another process closed it first). The
+    MO's id, or None when the message was not OPEN (another process closed it first). `early`:
+    closed before its timeout to bound its sender's OPEN messages (counted as `early`). The
     conditional UPDATE comes first: it is the guard, and on SQLite it takes the write lock
     before anything is read."""
     now = now or utcnow()
@@ -156,7 +166,7 @@ def close(rt: Runtime, message_id: int, now: datetime | None = None) -> int | No
         message.inbound_id = inbound.id
         message.status = MULTIPART_COMPLETE if complete else MULTIPART_INCOMPLETE
         aggregator, msisdn, total, inbound_id = message.aggregator, message.msisdn, message.total, inbound.id
-    MO_ASSEMBLED.labels(aggregator, "complete" if complete else "incomplete").inc()
+    MO_ASSEMBLED.labels(aggregator, "complete" if complete else "early" if early else "incomplete").inc()
     log.info(
         "multipart %d from %s %s: %d of %d part(s), MO %d",
         message_id,
@@ -196,6 +206,7 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
             closed = s.scalar(_straggler_of(aggregator, sms, now))
             if closed is not None:
                 return closed, False
+        _make_room(rt, aggregator, sms.sender, now)
         opened = _open(rt, aggregator, sms, key, now)
         if opened is not None:
             return opened, True
@@ -239,6 +250,38 @@ def _straggler_of(aggregator: str, sms: InboundSMS, now: datetime):
         .order_by(MultipartMessage.id.desc())
         .limit(1)
     )
+
+
+def _make_room(rt: Runtime, aggregator: str, sender: str, now: datetime) -> None:
+    """Before `sender` opens another message: while it holds MAX_OPEN_PER_SENDER OPEN ones,
+    close the oldest as it is (its MO made, filed like a timed-out one: nothing is lost). A
+    failure here is logged and left to the sweeper; the part is stored either way."""
+    open_of_sender = (
+        (MultipartMessage.aggregator == aggregator)
+        & (MultipartMessage.msisdn == sender)
+        & (MultipartMessage.status == MULTIPART_OPEN)
+    )
+    try:
+        with rt.sessions() as s:
+            held = s.scalar(select(func.count()).select_from(MultipartMessage).where(open_of_sender))
+            if held < MAX_OPEN_PER_SENDER:
+                return
+            oldest = list(
+                s.scalars(
+                    select(MultipartMessage.id)
+                    .where(open_of_sender)
+                    .order_by(MultipartMessage.opened_at, MultipartMessage.id)
+                    .limit(held - MAX_OPEN_PER_SENDER + 1)
+                )
+            )
+        made = [m for m in (close(rt, message_id, now, early=True) for message_id in oldest) if m]
+    except Exception as exc:  # noqa: BLE001 (the part being received must still be stored)
+        log.warning("multipart: could not close early for %s (%s)", mask_msisdn(sender), safe_reason(exc))
+        return
+    log.warning(
+        "multipart: %s holds %d open long messages; closed %d early", mask_msisdn(sender), held, len(oldest)
+    )
+    rt.doorbell.ring(made)
 
 
 def _open(rt: Runtime, aggregator: str, sms: InboundSMS, key: str, now: datetime) -> int | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.aggregators import REGISTRY
 from gateway.aggregators.base import Aggregator, OutboundSMS, SendRequest, StatusUpdate
-from gateway.edge import check_string, fits, row_id
+from gateway.edge import check_string, fits, printable, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import encoding, segments
 from gateway.logconfig import correlation, mt_correlation
@@ -455,7 +455,6 @@ def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdat
     DLR is stored) and one bad DLR cannot stop the others."""
     for update in updates:  # before the transaction: a 400 names the field, never a 503
         check_string(update.message_ref, "id", 128)
-        check_string(update.raw_status[:64], "status", 64)  # kept to its column, as stored
     try:
         with rt.transaction() as s:
             return sum(_store_and_apply(s, aggregator, update) for update in updates)
@@ -498,7 +497,7 @@ def _stored(aggregator: str, update: StatusUpdate) -> DeliveryReport:
         message_ref=update.message_ref,
         by_gateway_id=update.by_gateway_id,
         status=update.status,
-        raw_status=update.raw_status[:64],
+        raw_status=printable(update.raw_status)[:64],  # composed by the adapter: no 400 over it
     )
 
 

@@ -88,7 +88,10 @@ def receive_inbound(rt, aggregator: Aggregator, wire: WireRequest) -> Accepted:
     shared with the /phone simulator (gateway.web.phone) so it goes through the same steps."""
     try:
         messages = aggregator.parse_inbound(wire)
-        result = accept_inbound(rt, aggregator.name, messages)
+        try:
+            result = accept_inbound(rt, aggregator.name, messages)
+        except InvalidPayload as exc:  # checked by our name for the field: say the aggregator's
+            raise InvalidPayload(aggregator.wire_field(exc.field), exc.reason) from None
     except (InvalidPayload, DataError, IntegrityError):  # answered 400 by the app's handlers
         MO_RECEIVED.labels(aggregator.name, "refused").inc()
         raise
@@ -107,7 +110,10 @@ def status(name: str):
     if _replayed(replay_key):  # applied before: acknowledged again, not applied twice
         return _respond(aggregator.status_ack())
     updates = aggregator.parse_status(wire)
-    apply_status_updates(current_app.extensions["gateway"], aggregator.name, updates)
+    try:
+        apply_status_updates(current_app.extensions["gateway"], aggregator.name, updates)
+    except InvalidPayload as exc:  # checked by our name for the field: say the aggregator's
+        raise InvalidPayload(aggregator.wire_field(exc.field), exc.reason) from None
     _handled(replay_key)
     for update in updates:  # update.status is one of DLR_STATUSES: a fixed label set
         DLR_RECEIVED.labels(aggregator.name, update.status).inc()

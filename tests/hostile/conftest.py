@@ -28,6 +28,8 @@ LIVENESS_TEXT = "LAPOR jalan rusak parah di depan sekolah"
 # posting it (wall time around the post and the drain, which also works off every hostile MO
 # accepted before it, as a real worker would).
 REPLY_BOUND_S = 10.0
+# What gateway.app logs when the database refused a value the edge should have refused.
+DB_REFUSED = "the database refused a value"
 # HOSTILE_EXPLORE=1 records every failure and never fails a property test (for hunting);
 # HOSTILE_EXAMPLES scales the budget (the default keeps tests/hostile, both databases, near
 # 1.5 minutes on 2 cores; the brief allows 2.5).
@@ -70,6 +72,8 @@ class RouteProbe:
     run_jobs: object
     fake: object
     backend: str
+    # The field names a 400 may give (the route's own); None: not checked.
+    fields: frozenset | None = None
     unexplained: list = field(default_factory=list)
     _exc: list = field(default_factory=list)
     _log: _LastError = field(default_factory=_LastError)
@@ -83,19 +87,36 @@ class RouteProbe:
         self._exc.clear()
         self._log.message = ""
         try:
-            status = self.client.open(url, method=method, **kwargs).status_code
+            response = self.client.open(url, method=method, **kwargs)
+            status = response.status_code
             exception = self._log.message.rsplit(": ", 1)[-1] if status == 503 else ""
         except Exception as exc:
             if not self._exc:
                 raise  # the test client refused to build the request: not the server's fault
-            status, exception = 500, type(exc).__name__
+            response, status, exception = None, 500, type(exc).__name__
         self.tally.cases += 1
         if 400 <= status < 500:
             self.tally.client_errors += 1
+            if status == 400:
+                self._check_named(response, {"method": method, "url": url, **kwargs})
         elif status >= 500:
             self.tally.server_errors += 1
             self._fail(status, exception, {"method": method, "url": url, **kwargs})
         return status
+
+    def _check_named(self, response, request: dict) -> None:
+        """A 400 names a field this route has (not our internal name for it), and is the
+        edge's answer, not the database's refusal of a value the edge let through."""
+        if DB_REFUSED in self._log.message:
+            self.tally.misnamed += 1
+            self._fail(400, "the database refused it, not the edge", request)
+            return
+        if self.fields is None:
+            return
+        named = (response.get_json(silent=True) or {}).get("field")
+        if named not in self.fields:
+            self.tally.misnamed += 1
+            self._fail(400, f"names {named!r}, not one of this route's fields", request)
 
     def _fail(self, status: int, exception: str, request: dict) -> None:
         known = findings.match(self.label, self.backend, status, exception)
@@ -149,8 +170,8 @@ def hostile(client, rt, run_jobs, fake_aggregator, backend):
 
     got_request_exception.connect(on_exception, client.application)
 
-    def make(label: str) -> RouteProbe:
-        probe = RouteProbe(label, client, rt, run_jobs, fake_aggregator, backend, _log=handler)
+    def make(label: str, fields: frozenset | None = None) -> RouteProbe:
+        probe = RouteProbe(label, client, rt, run_jobs, fake_aggregator, backend, fields=fields, _log=handler)
         caught.append(probe)
         return probe
 

@@ -18,12 +18,13 @@ class RouteTally:
     server_errors: int = 0  # 5xx, 503 included: no outage is played here
     stalls: int = 0  # liveness failures: no reply, or none within 10 s
     reply_s: float = 0.0  # the slowest liveness LAPOR: post to reply at the aggregator, seconds
+    misnamed: int = 0  # 400s naming no field of the route, or refused by the database not the edge
     known: int = 0  # 5xx and stalls matched to an open issue-12 finding (see findings.py)
     failures: dict = field(default_factory=dict)  # signature -> first example seen
 
 
 TALLY: dict[tuple[str, str], RouteTally] = defaultdict(RouteTally)  # (route, backend) -> counts
-COLUMNS = ("route", "db", "cases", "4xx", "5xx", "stalls", "known", "reply_s")
+COLUMNS = ("route", "db", "cases", "4xx", "5xx", "misnamed", "stalls", "known", "reply_s")
 
 
 def rows() -> list[dict]:
@@ -35,6 +36,7 @@ def rows() -> list[dict]:
             "cases": t.cases,
             "4xx": t.client_errors,
             "5xx": t.server_errors,
+            "misnamed": t.misnamed,
             "stalls": t.stalls,
             "known": t.known,
             "reply_s": round(t.reply_s, 2),
