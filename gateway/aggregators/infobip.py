@@ -110,6 +110,12 @@ class Infobip(Aggregator):
     """The Infobip wire format (see the module docstring)."""
 
     name = "infobip"
+    wire_names = {
+        "from": "results[].from",
+        "to": "results[].to",
+        "text": "results[].text",
+        "id": "results[].messageId",
+    }
     Config = InfobipConfig
 
     # POST /sms/infobip/inbound?token=...   Content-Type: application/json

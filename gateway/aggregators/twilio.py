@@ -131,6 +131,7 @@ class Twilio(Aggregator):
     """The Twilio wire format (see the module docstring)."""
 
     name = "twilio"
+    wire_names = {"from": "From", "to": "To", "text": "Body", "id": "MessageSid"}
     Config = TwilioConfig
 
     def check_config(self, config: TwilioConfig, outbound: bool) -> None:

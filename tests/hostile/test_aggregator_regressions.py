@@ -52,6 +52,10 @@ MISNAMED = [
     pytest.param("8x8", "mo_gsm7", "payload.body", TOO_LONG_TEXT, id="8x8-body-long"),
     pytest.param("8x8", "dlr_sent_foreign_client_id", "payload.umid", LONG_ID, id="8x8-dlr-umid-long"),
     pytest.param("africastalking", "sms_mo_gsm7", "from", "+62abc", id="africastalking-from"),
+    pytest.param("twilio", "mo_gsm", "From", "+62abc", id="twilio-From-letters"),
+    pytest.param("twilio", "mo_gsm", "MessageSid", LONG_ID, id="twilio-MessageSid-long"),
+    pytest.param("twilio", "mo_gsm", "To", LONG_TO, id="twilio-To-long"),
+    pytest.param("twilio", "mo_gsm", "Body", TOO_LONG_TEXT, id="twilio-Body-long"),
 ]
 
 
