@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from gateway.errors import ConfigError
+from gateway.redisconn import url_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OUTBOUND_CHOICES = ("log", "generic", "kannel")
@@ -160,9 +161,7 @@ def validate(s: Settings) -> Settings:
     )
     _require(s.short_code.isdigit(), "GATEWAY_SHORT_CODE", "must be digits")
     _require(0 < s.port < 65536, "GATEWAY_PORT", "must be a TCP port")
-    _require(
-        urlparse(s.redis_url).scheme in ("redis", "rediss", "unix"), "REDIS_URL", "must be a redis:// URL"
-    )
+    _require(url_problem(s.redis_url) is None, "REDIS_URL", url_problem(s.redis_url) or "")
     _require("://" in s.database_url, "DATABASE_URL", "must be an SQLAlchemy URL")
     _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
     _require(0 <= s.trusted_proxies <= 10, "GATEWAY_TRUSTED_PROXIES", "must be between 0 and 10")
