@@ -55,6 +55,9 @@ class Settings:
     send_backoff_max: float = field(default=600.0, metadata={"env": "GATEWAY_SEND_BACKOFF_MAX"})
     sweep_after: float = field(default=60.0, metadata={"env": "GATEWAY_SWEEP_AFTER"})
     sweep_interval: int = field(default=30, metadata={"env": "GATEWAY_SWEEP_INTERVAL"})
+    # How long the cron scheduler's leadership lasts without a renewal (workers.leader): a
+    # dead scheduler is replaced after at most this; a Sentinel failover must take less.
+    cron_lease_ttl: float = field(default=20.0, metadata={"env": "GATEWAY_CRON_LEASE_TTL"})
     job_timeout: int = field(default=60, metadata={"env": "GATEWAY_JOB_TIMEOUT"})
     # Throughput knobs (issue 6; `make bench` measured the defaults): MOs handled per database
     # transaction by a drain job, and sends in flight at once per worker.
@@ -170,6 +173,7 @@ def validate(s: Settings) -> Settings:
     _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")
     for var, tps in (("GATEWAY_GENERIC_TPS", s.generic_tps), ("GATEWAY_KANNEL_TPS", s.kannel_tps)):
         _require(0 <= tps <= 100000, var, "must be between 0 (no cap) and 100000 sends per second")
+    _require(2 <= s.cron_lease_ttl <= 600, "GATEWAY_CRON_LEASE_TTL", "must be between 2 and 600 (seconds)")
     _require(s.job_timeout >= 2, "GATEWAY_JOB_TIMEOUT", "must be at least 2 (seconds)")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
     _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")

@@ -78,6 +78,12 @@ USSD_STEP_LATENCY = Histogram(
     ["format"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+CRON_LEADERSHIP = Counter(
+    "gateway_cron_leadership",
+    "Changes of which cron scheduler runs the periodic jobs (workers.leader), by event: "
+    "acquired, lost (not renewed in time: Redis away or the lease taken over), released (stopped).",
+    ["event"],
+)
 
 MT_OUTCOMES = ("accepted", "retry", "failed", "quarantined")
 

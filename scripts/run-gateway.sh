@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the whole gateway on this host: the receiver (gunicorn), the RQ workers (with the
-# scheduler that runs delayed retries) and the RQ cron scheduler (the sweeper). Ctrl-C or
+# scheduler that runs delayed retries) and the cron scheduler (the sweeper; workers.scheduler). Ctrl-C or
 # SIGTERM stops everything it started. Called by `make run` inside the virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +83,8 @@ gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
 supervise rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
   --connection-class gateway.redisconn.GatewayRedis \
   -c workers.rqconfig --url "$REDIS_URL" "$GATEWAY_QUEUE" "$GATEWAY_QUEUE-bulk" &
-supervise rq cron --connection-class gateway.redisconn.GatewayRedis -c workers.rqconfig --url "$REDIS_URL" workers/cron.py &
+# The cron scheduler (workers/cron.py's jobs): one at a time across hosts, by a lease in Redis.
+supervise python -m workers.scheduler &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"
 wait -n
 echo "gateway: the receiver exited; stopping the rest" >&2

@@ -22,6 +22,7 @@ from gateway.runtime import build_runtime
 from tests.support.processes import ROOT, free_port, wait_until
 from tests.support.schema import copy_sqlite
 from tests.support.sentinel import SentinelSet, require_sentinel
+from workers.leader import Lease
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,23 @@ def test_rq_command_line_worker_and_scheduler_use_sentinel(sentinels, tmp_path):
     for job, result in ((now, "now"), (later, "later")):
         job = Job.fetch(job.id, connection=redis)
         assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, result), out.stderr[-3000:]
+
+
+def test_cron_lease_survives_a_failover_and_nobody_else_takes_it(sentinels):
+    """The lease is on the replica before the holder counts it, so the promoted replica still
+    names the holder: a second scheduler keeps waiting, the holder renews on the new primary."""
+    holder = Lease(redis_from_url(sentinels.url, socket_connect_timeout=1, socket_timeout=1), "a:1", ttl=20)
+    other = Lease(redis_from_url(sentinels.url, socket_connect_timeout=1, socket_timeout=1), "b:1", ttl=20)
+    assert holder.hold() and not other.hold()
+    old, _ = sentinels.kill_primary()
+    sentinels.wait_promoted(old)
+    assert wait_until(lambda: other.hold() is False and other.until is None and _answers(other), timeout=10)
+    assert holder.held() and wait_until(holder.hold, timeout=10)
+    old.start()
+
+
+def _answers(lease: Lease) -> bool:
+    try:
+        return bool(lease.redis.ping())
+    except Exception:
+        return False
