@@ -54,6 +54,7 @@ class Lease:
         self.until: float | None = None  # our lease is ours until then (monotonic), if held
         self.renew_every = ttl / 4
         self._seen_holder: str | None = None
+        self.redis_ok = True  # whether the last hold() reached Redis
 
     def held(self) -> bool:
         """Whether our lease has not run out (no Redis round trip)."""
@@ -61,8 +62,9 @@ class Lease:
 
     def hold(self) -> bool:
         """Take or renew the lease; True while it is ours."""
-        was_held = self.held()
+        was_held, until = self.held(), self.until
         sent_at = self.clock()
+        self.redis_ok = False
         try:
             ours = bool(self.redis.eval(_HOLD, 1, KEY, self.name, int(self.ttl * 1000)))
             if ours and self._replicated():
@@ -70,10 +72,11 @@ class Lease:
             elif not ours:
                 self.until = None
                 self._note_waiting()
+            self.redis_ok = True
         except RedisError as exc:
             # Keep what we had: our lease runs out by itself if Redis stays away.
             log.warning("cron lease: Redis unavailable (%s)", type(exc).__name__)
-        return self._report(was_held, self.held())
+        return self._report(was_held, self.held(), until)
 
     def _replicated(self) -> bool:
         """Whether every replica connected to the primary has the write (none: trivially)."""
@@ -92,13 +95,16 @@ class Lease:
             log.info("cron lease: %s waits; held by %s", self.name, holder or "nobody (expiring)")
             self._seen_holder = holder
 
-    def _report(self, was_held: bool, is_held: bool) -> bool:
+    def _report(self, was_held: bool, is_held: bool, until: float | None) -> bool:
         if is_held and not was_held:
             log.info("cron lease: %s is the cron scheduler now", self.name)
             CRON_LEADERSHIP.labels("acquired").inc()
             self._seen_holder = None
         elif was_held and not is_held:
-            log.warning("cron lease: %s lost the lease; stops enqueuing", self.name)
+            # When it ran out by our clock, in wall-clock time: this line may be written much
+            # later (the renewal that finds out can wait on a dead connection).
+            ended = time.time() - (self.clock() - (until or self.clock()))
+            log.warning("cron lease: %s lost the lease (ran out at %.3f); stops enqueuing", self.name, ended)
             CRON_LEADERSHIP.labels("lost").inc()
         return is_held
 

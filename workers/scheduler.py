@@ -21,6 +21,7 @@ from gateway.redisconn import redis_from_url
 from workers.leader import Lease
 
 log = logging.getLogger("gateway.cron")
+RETRY_PAUSE = 1.0  # seconds between tries while waiting for the lease or for Redis
 
 
 class LeaderCronScheduler(CronScheduler):
@@ -29,9 +30,11 @@ class LeaderCronScheduler(CronScheduler):
     def __init__(self, connection, lease: Lease, **kwargs):
         super().__init__(connection, name=lease.name, **kwargs)
         self.lease = lease
+        self._redis_failed = False
 
     def enqueue_jobs(self) -> list[CronJob]:
         """Enqueue what is due, if this scheduler holds the lease."""
+        self._redis_failed = False
         if not self.lease.hold():
             return []
         try:
@@ -39,10 +42,14 @@ class LeaderCronScheduler(CronScheduler):
         except RedisError as exc:
             # A job not enqueued keeps its old time: it is due again at the next pass.
             log.warning("cron: enqueue failed, Redis unavailable (%s)", type(exc).__name__)
+            self._redis_failed = True
             return []
 
     def calculate_sleep_interval(self) -> float:
-        """Wake at least often enough to renew the lease (or to notice it is free)."""
+        """Wake often enough to renew the lease, or to notice it is free; never spin: a waiting
+        scheduler's jobs all look overdue to RQ, and so do jobs Redis refused."""
+        if not self.lease.held() or self._redis_failed or not self.lease.redis_ok:
+            return min(self.lease.renew_every, RETRY_PAUSE)
         return min(super().calculate_sleep_interval(), self.lease.renew_every)
 
     def heartbeat(self) -> None:

@@ -9,7 +9,7 @@ import time
 from rq import Queue
 
 from workers.leader import KEY, Lease
-from workers.scheduler import LeaderCronScheduler
+from workers.scheduler import RETRY_PAUSE, LeaderCronScheduler
 
 
 def test_one_holder_the_other_waits_and_takes_over_on_release(redis_db):
@@ -57,3 +57,27 @@ def test_only_the_holder_enqueues(redis_db):
     schedulers[0].register_death()  # a clean stop gives the lease up
     assert len(schedulers[1].enqueue_jobs()) == 1
     assert enqueued("cron-lease-test") == 2
+
+
+def test_a_waiting_scheduler_sleeps_instead_of_spinning(redis_db):
+    holder = LeaderCronScheduler(redis_db, Lease(redis_db, "host-a:1", ttl=20))
+    waiter = LeaderCronScheduler(redis_db, Lease(redis_db, "host-b:1", ttl=20))
+    for scheduler in (holder, waiter):
+        scheduler.register(print, "cron-lease-test", interval=60)
+    assert len(holder.enqueue_jobs()) == 1
+    assert waiter.enqueue_jobs() == []
+    # To RQ the waiter's job is overdue (never enqueued by it): it would sleep 0 and spin.
+    assert waiter.calculate_sleep_interval() == RETRY_PAUSE
+    assert 0 < holder.calculate_sleep_interval() <= holder.lease.renew_every
+
+
+def test_a_scheduler_sleeps_while_redis_is_away(redis_db):
+    from redis import Redis
+
+    from tests.support.processes import free_port
+
+    down = Redis(port=free_port(), socket_connect_timeout=0.2)
+    scheduler = LeaderCronScheduler(down, Lease(down, "host-a:1", ttl=20))
+    scheduler.register(print, "cron-lease-test", interval=60)
+    assert scheduler.enqueue_jobs() == []
+    assert scheduler.calculate_sleep_interval() == RETRY_PAUSE
