@@ -10,7 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from rq import Worker
@@ -154,8 +154,15 @@ def test_exactly_one_cron_scheduler_at_a_time_across_hosts(cluster):
     )
 
 
-def _workers_up(redis, n: int) -> bool:
-    return len([w for w in Worker.all(connection=redis) if QUEUE in w.queue_names()]) >= n
+def _workers_up(redis, n: int, since: datetime) -> bool:
+    """At least `n` workers on the queue registered since `since` (a worker killed without
+    unregistering stays listed until its TTL runs out: older ones do not count)."""
+    fresh = [
+        w
+        for w in Worker.all(connection=redis)
+        if QUEUE in w.queue_names() and w.birth_date and w.birth_date.replace(tzinfo=UTC) >= since
+    ]
+    return len(fresh) >= n
 
 
 def test_capacity_one_and_two_worker_hosts(cluster):
@@ -168,13 +175,13 @@ def test_capacity_one_and_two_worker_hosts(cluster):
     for hosts in (1, 2):
         for host in list(cluster.workers):
             cluster.stop_worker_host(host)
-        assert wait_until(lambda: not _workers_up(redis, 1), timeout=30)
         stream, messages = cluster.stream(N_CAPACITY, threads=16, rate=None, deadline=120)
         stream.run()
         assert len(stream.acked) == N_CAPACITY
+        since = datetime.now(UTC).replace(microsecond=0)
         for i in range(hosts):
             cluster.start_worker_host(f"wk{i + 1}", cpu=i % cores)
-        assert wait_until(lambda: _workers_up(redis, 1), timeout=30, interval=0.05)
+        assert wait_until(lambda t=since: _workers_up(redis, 1, t), timeout=30, interval=0.05)
         started = time.monotonic()
         sent = cluster.sends.accepted
         assert wait_until(lambda m=messages, s=sent: all_replied(s, m), timeout=240, interval=0.2)
