@@ -17,7 +17,7 @@ from rq import Worker
 
 from gateway.redisconn import redis_from_url
 from tests.cluster.conftest import FIGURES, RESULTS
-from tests.support.cluster import QUEUE, Cluster
+from tests.support.cluster import QUEUE, Cluster, CpuMeter
 from tests.support.faults import all_replied, count, settle
 from tests.support.processes import wait_until
 from workers.leader import KEY
@@ -79,6 +79,7 @@ def test_receiver_host_killed(cluster):
         cluster.start_receiver("rx1")
     # nginx answered 502 for the dead upstream until it marked it failed; each was retried.
     assert set(stream.refusals) <= {"502"}, dict(stream.refusals)
+    FIGURES.append(f"receiver host killed: nginx answered 502 {stream.refusals['502']} time(s), each retried")
 
 
 LEASE_LINE = re.compile(
@@ -183,12 +184,17 @@ def test_capacity_one_and_two_worker_hosts(cluster):
             cluster.start_worker_host(f"wk{i + 1}", cpu=i % cores)
         assert wait_until(lambda t=since: _workers_up(redis, 1, t), timeout=30, interval=0.05)
         started = time.monotonic()
+        meter = CpuMeter(cluster, [*cluster.workers, "rx1", "rx2", "redis1", "redis2"])
+        meter.start()
         sent = cluster.sends.accepted
         assert wait_until(lambda m=messages, s=sent: all_replied(s, m), timeout=240, interval=0.2)
         took = time.monotonic() - started
+        usage = meter.stop()
         lost, duplicated, _, _ = count(cluster.sends.accepted, messages, cluster.database_url)
         assert (lost, duplicated) == (0, 0)
         rates[hosts] = N_CAPACITY / took
+        busy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1]))
+        FIGURES.append(f"  CPU used meanwhile, in cores: {busy}")
         FIGURES.append(
             f"capacity, {hosts} worker host(s) x 2 RQ workers, 1 core each: {N_CAPACITY} MOs -> reports + "
             f"replies in {took:.1f} s = {rates[hosts]:.0f} MO/s ({rates[hosts] / hosts:.0f} MO/s per host)"

@@ -240,3 +240,63 @@ def socat_available() -> bool:
 
 def elapsed(since: float) -> float:
     return time.monotonic() - since
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the live processes `pids` have used so far (children that
+    exited and were reaped count in their parent's cutime/cstime, which is included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy (not idle, not waiting on I/O)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def netns_pids(net: Network, host: str) -> list[int]:
+    """Every process running on `host`."""
+    out = subprocess.run(["ip", "netns", "pids", net.hosts[host].netns], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def postgres_pids(database_url: str) -> list[int]:
+    """The PostgreSQL backends serving `database_url`'s database (this cluster's connections)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        query += " AND pid <> pg_backend_pid()"
+        rows = conn.execute(text(query))
+        pids = [r[0] for r in rows]
+    engine.dispose()
+    return pids
+
+
+class CpuMeter:
+    """CPU used per part of the cluster between `start()` and `stop()`, as a share of one core."""
+
+    def __init__(self, cluster: Cluster, hosts: list[str]):
+        self.cluster, self.hosts = cluster, hosts
+
+    def _sample(self) -> dict[str, float]:
+        c = self.cluster
+        parts = {host: cpu_seconds(netns_pids(c.net, host)) for host in self.hosts}
+        parts["postgres"] = cpu_seconds(postgres_pids(c.database_url))
+        parts["this process (aggregator)"] = cpu_seconds([os.getpid()])
+        parts["machine, all cores (everyone's)"] = machine_busy_seconds()
+        return parts
+
+    def start(self) -> None:
+        self.before, self.t0 = self._sample(), time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        after, took = self._sample(), time.monotonic() - self.t0
+        return {k: (after[k] - self.before.get(k, 0.0)) / took for k in after}
