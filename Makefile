@@ -26,7 +26,7 @@ test: $(DEV_STAMP)  ## lint, then the whole suite (needs Redis and PostgreSQL on
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-test-cluster: $(DEV_STAMP)  ## the cluster test: hosts as network namespaces (root), faults table, scaling ratio (~5 min)
+test-cluster: $(DEV_STAMP)  ## the cluster test: hosts as network namespaces (root), fault table, scaling ratio (about 2 min)
 	$(BIN)/pytest -m cluster tests/cluster
 
 lint: $(DEV_STAMP)
