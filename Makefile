@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel bench-migration contract screenshots clean
+.PHONY: run test test-cluster lint format bench bench-quick bench-receiver bench-ussd bench-pipeline bench-rq bench-memory bench-kannel bench-migration contract screenshots clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(DEV_STAMP)  ## lint, then the whole suite (needs Redis and PostgreSQL on
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+test-cluster: $(DEV_STAMP)  ## the cluster test: hosts as network namespaces (root), fault table, scaling ratio (about 2 min)
+	$(BIN)/pytest -m cluster tests/cluster
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
 from config import aggregators
 from gateway.errors import ConfigError
+from gateway.redisconn import url_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # GATEWAY_OUTBOUND=log: no aggregator, MT are printed (gateway.sender.LogSender).
@@ -62,6 +62,9 @@ class Settings:
     send_backoff_max: float = field(default=600.0, metadata={"env": "GATEWAY_SEND_BACKOFF_MAX"})
     sweep_after: float = field(default=60.0, metadata={"env": "GATEWAY_SWEEP_AFTER"})
     sweep_interval: int = field(default=30, metadata={"env": "GATEWAY_SWEEP_INTERVAL"})
+    # How long the cron scheduler's leadership lasts without a renewal (workers.leader): a
+    # dead scheduler is replaced after at most this; a Sentinel failover must take less.
+    cron_lease_ttl: float = field(default=20.0, metadata={"env": "GATEWAY_CRON_LEASE_TTL"})
     job_timeout: int = field(default=60, metadata={"env": "GATEWAY_JOB_TIMEOUT"})
     # Throughput knobs (issue 6; `make bench` measured the defaults): MOs handled per database
     # transaction by a drain job, and sends in flight at once per worker.
@@ -188,15 +191,14 @@ def validate(s: Settings) -> Settings:
     )
     _require(s.short_code.isdigit(), "GATEWAY_SHORT_CODE", "must be digits")
     _require(0 < s.port < 65536, "GATEWAY_PORT", "must be a TCP port")
-    _require(
-        urlparse(s.redis_url).scheme in ("redis", "rediss", "unix"), "REDIS_URL", "must be a redis:// URL"
-    )
+    _require(url_problem(s.redis_url) is None, "REDIS_URL", url_problem(s.redis_url) or "")
     _require("://" in s.database_url, "DATABASE_URL", "must be an SQLAlchemy URL")
     _require(_is_http_url(s.public_url), "GATEWAY_PUBLIC_URL", "must be an http(s) URL")
     _require(0 <= s.trusted_proxies <= 10, "GATEWAY_TRUSTED_PROXIES", "must be between 0 and 10")
     _require(s.max_body_bytes >= 1024, "GATEWAY_MAX_BODY_BYTES", "must be at least 1024")
     _require(1 <= s.drain_batch <= 1000, "GATEWAY_DRAIN_BATCH", "must be between 1 and 1000")
     _require(1 <= s.send_concurrency <= 64, "GATEWAY_SEND_CONCURRENCY", "must be between 1 and 64")
+    _require(2 <= s.cron_lease_ttl <= 600, "GATEWAY_CRON_LEASE_TTL", "must be between 2 and 600 (seconds)")
     _require(s.job_timeout >= 2, "GATEWAY_JOB_TIMEOUT", "must be at least 2 (seconds)")
     _require(s.send_max_attempts >= 1, "GATEWAY_SEND_MAX_ATTEMPTS", "must be at least 1")
     _require(s.ussd_session_ttl >= 1, "GATEWAY_USSD_SESSION_TTL", "must be at least 1 (seconds)")

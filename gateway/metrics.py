@@ -112,6 +112,12 @@ PHONE_MESSAGES = Counter(
     "What the /phone simulator sent through the real routes, by channel (sms, ussd) and outcome.",
     ["channel", "outcome"],
 )
+CRON_LEADERSHIP = Counter(
+    "gateway_cron_leadership",
+    "Changes of which cron scheduler runs the periodic jobs (workers.leader), by event: "
+    "acquired, lost (not renewed in time: Redis away or the lease taken over), released (stopped).",
+    ["event"],
+)
 
 MT_OUTCOMES = ("accepted", "retry", "failed", "quarantined")
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from gateway.db import make_engine, make_sessionmaker
 from gateway.queueing import Doorbell, bulk_queue
+from gateway.redisconn import redis_from_url
 from gateway.sender import Sender, make_sender
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     # Short socket timeouts: a receiver must not hang on a dead Redis (it answers 2xx from
     # the database and lets the sweeper enqueue later).
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    redis = redis_from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     # Every job is short; a timeout bounds how long a dead worker's job looks alive.
     queue = Queue(settings.queue_name, connection=redis, default_timeout=settings.job_timeout)
     return Runtime(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the whole gateway on this host: the receiver (gunicorn), the RQ workers (with the
-# scheduler that runs delayed retries) and the RQ cron scheduler (the sweeper). Ctrl-C or
+# scheduler that runs delayed retries) and the cron scheduler (the sweeper; workers.scheduler). Ctrl-C or
 # SIGTERM stops everything it started. Called by `make run` inside the virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ eval "$(python -m config.show_shell)"
 # append-only file: queued jobs, scheduled retries and USSD drafts survive its restart (the
 # database keeps every message anyway, but without it a restart waits for the sweeper and
 # loses drafts). A Redis elsewhere is never started for you.
-redis_up() { python -c "import redis; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=2).ping()" 2>/dev/null; }
+redis_up() { python -c "from gateway.redisconn import redis_from_url; redis_from_url('$REDIS_URL', socket_connect_timeout=2).ping()" 2>/dev/null; }
 if ! redis_up; then
   redis_port=$(python -c "from urllib.parse import urlparse; u = urlparse('$REDIS_URL'); print(u.port or 6379 if u.scheme == 'redis' and u.hostname in ('127.0.0.1', 'localhost') else '')")
   if [ -n "$redis_port" ] && command -v redis-server >/dev/null; then
@@ -87,10 +87,13 @@ trap 'trap - INT TERM EXIT; kill -TERM $(jobs -p) 2>/dev/null; wait' INT TERM EX
 gunicorn --workers "$GATEWAY_WEB_WORKERS" --bind "$GATEWAY_HOST:$GATEWAY_PORT" \
   --logger-class gateway.weblog.GunicornLogger \
   --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' wsgi:app &
-# -c workers.rqconfig: RQ's own lines in the same log format (DICT_CONFIG).
+# -c workers.rqconfig: RQ's own lines in the same log format (DICT_CONFIG). The connection
+# class reads REDIS_URL as the gateway does (also its redis+sentinel:// form).
 supervise rq worker-pool --num-workers "$GATEWAY_JOB_WORKERS" --worker-class workers.worker.GatewayWorker \
+  --connection-class gateway.redisconn.GatewayRedis \
   -c workers.rqconfig --url "$REDIS_URL" "$GATEWAY_QUEUE" "$GATEWAY_QUEUE-bulk" &
-supervise rq cron -c workers.rqconfig --url "$REDIS_URL" workers/cron.py &
+# The cron scheduler (workers/cron.py's jobs): one at a time across hosts, by a lease in Redis.
+supervise python -m workers.scheduler &
 echo "gateway: receiver on http://$GATEWAY_HOST:$GATEWAY_PORT, $GATEWAY_JOB_WORKERS workers on $GATEWAY_QUEUE, outbound=$GATEWAY_OUTBOUND"
 wait -n
 echo "gateway: the receiver exited; stopping the rest" >&2

@@ -1,4 +1,5 @@
-"""Periodic work for `rq cron workers/cron.py` (started by `make run`)."""
+"""The jobs the cron scheduler runs (`python -m workers.scheduler`, started by `make run`; one
+scheduler at a time across hosts, see workers.leader)."""
 
 from rq import cron
 

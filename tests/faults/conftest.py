@@ -5,9 +5,6 @@ counts lost and duplicated; the table is printed at the end of the run."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,16 +14,16 @@ from sqlalchemy.engine import make_url
 from tests.conftest import INBOUND_TOKEN, SEND_TOKEN, TEST_POSTGRES_URL
 from tests.support.aggregator import FakeAggregator, start_fake_aggregator
 from tests.support.faults import (
-    HEADER,
+    DedupingSends,
     RedisServer,
     Stream,
     Tally,
     TcpProxy,
-    all_replied,
     citizen_messages,
-    count,
+    settle,
+    write_table,
 )
-from tests.support.processes import GatewayProcesses, start_gateway, wait_until
+from tests.support.processes import GatewayProcesses, start_gateway
 from tests.support.schema import reset_schema
 
 pytestmark = pytest.mark.faults
@@ -36,34 +33,8 @@ N = 200  # MOs in flight per fault (issue #5: N >= 200)
 
 def pytest_terminal_summary(terminalreporter):
     if RESULTS:
-        terminalreporter.write_sep("=", "fault suite: lost and duplicated per fault")
-        terminalreporter.write_line(HEADER)
-        for tally in sorted(RESULTS, key=lambda t: t.fault):
-            terminalreporter.write_line(tally.row())
-
-
-class DedupingSends:
-    """Answers a send like an aggregator that dedupes on our message id: a resend of the same
-    id gets the first answer's id back, not a second SMS."""
-
-    def __init__(self):
-        self.ids: dict[str, str] = {}
-        self.lock = threading.Lock()
-        self.mode = "ok"  # ok | 500 | 429
-        self.delay = 0.0  # seconds each send takes (keeps workers busy mid-job)
-        self.accepted: list[dict] = []  # bodies of the sends answered 200
-
-    def __call__(self, recorded):
-        time.sleep(self.delay)
-        if self.mode == "500":
-            return (500, "internal error")
-        if self.mode == "429":
-            return (429, "slow down", {"Retry-After": "1"})
-        body = recorded.json()
-        with self.lock:
-            agg_id = self.ids.setdefault(body["id"], f"agg-{len(self.ids) + 1}")
-            self.accepted.append(body)
-        return (200, json.dumps({"id": agg_id}))
+        results = sorted(RESULTS, key=lambda t: t.fault)
+        write_table(terminalreporter, "fault suite: lost and duplicated per fault", results)
 
 
 @dataclass
@@ -107,11 +78,7 @@ class Rig:
         self, fault: str, messages: list[dict], restored_at: float, timeout: float = 90
     ) -> Tally:
         """Wait (bounded) until every MO has its reply, then count; record the row."""
-        wait_until(lambda: all_replied(self.sends.accepted, messages), timeout=timeout, interval=0.25)
-        recovery = time.monotonic() - restored_at
-        time.sleep(1.5)  # a duplicate would show up now
-        lost, duplicated, resent, quarantined = count(self.sends.accepted, messages, self.database_url)
-        tally = Tally(fault, len(messages), lost, duplicated, resent, recovery, quarantined)
+        tally = settle(fault, self.sends.accepted, messages, self.database_url, restored_at, timeout)
         RESULTS.append(tally)
         return tally
 

@@ -55,8 +55,9 @@ class FakeAggregator:
         self.server.server_close()
 
 
-def start_fake_aggregator(port: int = 0, on_send=None) -> FakeAggregator:
-    """Start the server on a loopback port (a free one by default), serving in a daemon thread."""
+def start_fake_aggregator(port: int = 0, on_send=None, host: str = "127.0.0.1") -> FakeAggregator:
+    """Start the server on a loopback port (a free one by default), serving in a daemon thread.
+    (`host`: another local address, e.g. this machine's side of the cluster test's bridge.)"""
     fake: FakeAggregator
 
     class Handler(BaseHTTPRequestHandler):
@@ -92,7 +93,7 @@ def start_fake_aggregator(port: int = 0, on_send=None) -> FakeAggregator:
 
         do_GET = do_POST = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     fake = FakeAggregator(server, on_send=on_send)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

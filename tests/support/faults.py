@@ -188,11 +188,36 @@ class Stream:
         return thread
 
 
-def citizen_messages(n: int, tag: str) -> list[dict]:
-    """N distinct complaints from N distinct numbers (one reply expected per number)."""
+class DedupingSends:
+    """Answers a send like an aggregator that dedupes on our message id: a resend of the same
+    id gets the first answer's id back, not a second SMS."""
+
+    def __init__(self):
+        self.ids: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.mode = "ok"  # ok | 500 | 429
+        self.delay = 0.0  # seconds each send takes (keeps workers busy mid-job)
+        self.accepted: list[dict] = []  # bodies of the sends answered 200
+
+    def __call__(self, recorded):
+        time.sleep(self.delay)
+        if self.mode == "500":
+            return (500, "internal error")
+        if self.mode == "429":
+            return (429, "slow down", {"Retry-After": "1"})
+        body = recorded.json()
+        with self.lock:
+            agg_id = self.ids.setdefault(body["id"], f"agg-{len(self.ids) + 1}")
+            self.accepted.append(body)
+        return (200, json.dumps({"id": agg_id}))
+
+
+def citizen_messages(n: int, tag: str, first: int = 0) -> list[dict]:
+    """N distinct complaints from N distinct numbers (one reply expected per number), the
+    numbers counted from `first` (runs against one database use blocks of their own)."""
     return [
         {
-            "from": f"0813{77000000 + i:08d}",
+            "from": f"0813{77000000 + first + i:08d}",
             "to": "1708",
             "id": f"{tag}-{i}",
             "text": f"LAPOR jalan rusak di RT {i % 20} desa nomor {i}",
@@ -223,6 +248,14 @@ _COLUMNS = ("in flight", 6), ("lost", 5), ("dup", 6), ("resent", 7), ("quarantin
 HEADER = f"{'fault':<44} " + " ".join(f"{name:>{width}}" for name, width in _COLUMNS)
 
 
+def write_table(terminalreporter, title: str, results: list[Tally]) -> None:
+    """The fault table at the end of a run (the fault suite's and the cluster test's)."""
+    terminalreporter.write_sep("=", title)
+    terminalreporter.write_line(HEADER)
+    for tally in results:
+        terminalreporter.write_line(tally.row())
+
+
 def replies_by_number(accepted: list[dict]) -> dict[str, set[str]]:
     """Distinct gateway message ids the aggregator accepted, per destination number. The same
     id twice is a resend of one message (an aggregator dedupes on it); two ids are two SMS."""
@@ -251,6 +284,23 @@ def count(accepted: list[dict], messages: list[dict], database_url: str) -> tupl
         duplicated += max(0, got_reports - 1) + max(0, got_replies - 1)
     resent = len(accepted) - sum(len(ids) for ids in by_number.values())
     return lost, duplicated, resent, quarantined
+
+
+def settle(
+    fault: str,
+    accepted: list[dict],
+    messages: list[dict],
+    database_url: str,
+    restored_at: float,
+    timeout: float,
+) -> Tally:
+    """Wait (bounded) until every MO has its reply, then count: the row of the fault table.
+    Recovery is from `restored_at` (the fault over) to the last reply, 0 if none was left."""
+    wait_until(lambda: all_replied(accepted, messages), timeout=timeout, interval=0.25)
+    recovery = max(0.0, time.monotonic() - restored_at)
+    time.sleep(1.5)  # a duplicate would show up now
+    lost, duplicated, resent, quarantined = count(accepted, messages, database_url)
+    return Tally(fault, len(messages), lost, duplicated, resent, recovery, quarantined)
 
 
 def all_replied(accepted: list[dict], messages: list[dict]) -> bool:

@@ -21,11 +21,12 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 
 
-def render_site(site: str, port: int, upstream: str, logs: Path) -> str:
-    """The shipped site with the test's listen port, upstream address and log directory."""
-    site, n_listen = re.subn(r"listen 80;", f"listen 127.0.0.1:{port};", site)
+def render_site(site: str, port: int, upstream: str | list[str], logs: Path, host: str = "127.0.0.1") -> str:
+    """The shipped site with the test's listen address, upstream address(es) and log directory."""
+    site, n_listen = re.subn(r"listen 80;", f"listen {host}:{port};", site)
     site = re.sub(r"\s*listen \[::\]:80;", "", site)
-    site, n_upstream = re.subn(r"server 127\.0\.0\.1:8000;", f"server {upstream};", site)
+    servers = "\n    ".join(f"server {u};" for u in ([upstream] if isinstance(upstream, str) else upstream))
+    site, n_upstream = re.subn(r"server 127\.0\.0\.1:8000;", servers, site)
     site = site.replace("/var/log/nginx/", f"{logs}/")
     assert (n_listen, n_upstream) == (1, 1), "the site file no longer has the expected listen/upstream lines"
     return site
@@ -56,15 +57,24 @@ class Nginx:
             self.proc.wait()
 
 
-def start_nginx(prefix: Path, upstream: str, timeout: float = 10.0) -> Nginx:
-    """Run nginx with the shipped site in front of `upstream` (host:port); wait until it answers."""
+def start_nginx(
+    prefix: Path,
+    upstream: str | list[str],
+    timeout: float = 10.0,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    wrap: list[str] | None = None,
+) -> Nginx:
+    """Run nginx with the shipped site in front of `upstream` (host:port, or several: round
+    robin); wait until it answers. It listens on `host`:`port` (a free loopback port by default),
+    started with the command prefix `wrap` (the cluster test: on a host of its own)."""
     binary = nginx_binary()
     assert binary, "nginx is not installed (apt-get install -y nginx)"
     logs, tmp = prefix / "logs", prefix / "tmp"
     logs.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(exist_ok=True)
-    port = free_port()
-    (prefix / "site.conf").write_text(render_site(SITE.read_text(), port, upstream, logs))
+    port = port or free_port()
+    (prefix / "site.conf").write_text(render_site(SITE.read_text(), port, upstream, logs, host))
     temp_paths = "".join(
         f"{kind}_temp_path {tmp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -80,13 +90,13 @@ http {{
     )
     conf = str(prefix / "nginx.conf")
     err = str(logs / "error.log")
-    subprocess.run([binary, "-e", err, "-p", str(prefix), "-c", conf, "-t", "-q"], check=True)
+    subprocess.run([*(wrap or []), binary, "-e", err, "-p", str(prefix), "-c", conf, "-t", "-q"], check=True)
     proc = subprocess.Popen(
-        [binary, "-e", err, "-p", str(prefix), "-c", conf, "-g", "daemon off;"],
+        [*(wrap or []), binary, "-e", err, "-p", str(prefix), "-c", conf, "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
         stderr=(logs / "stderr.log").open("w"),
     )
-    nginx = Nginx(proc, f"http://127.0.0.1:{port}", port, prefix)
+    nginx = Nginx(proc, f"http://{host}:{port}", port, prefix)
     if wait_answering(
         proc, f"{nginx.url}/healthz", timeout, lambda: f"nginx exited: {(logs / 'stderr.log').read_text()}"
     ):
