@@ -33,12 +33,11 @@ from gateway.aggregators.base import InboundSMS
 from gateway.gsm7 import clean_text
 from gateway.metrics import MO_ASSEMBLED, MO_PARTS
 from gateway.models import (
-    MULTIPART_COMPLETE,
-    MULTIPART_INCOMPLETE,
-    MULTIPART_OPEN,
     InboundMessage,
     MessagePartRow,
     MultipartMessage,
+    MultipartStatus,
+    QuarantineKind,
     as_utc,
     utcnow,
 )
@@ -106,7 +105,7 @@ def close_due(rt: Runtime, now: datetime | None = None) -> list[int]:
             s.scalars(
                 select(MultipartMessage.id)
                 .where(
-                    MultipartMessage.status == MULTIPART_OPEN,
+                    MultipartMessage.status == MultipartStatus.OPEN,
                     or_(MultipartMessage.opened_at <= now - TIMEOUT, present >= MultipartMessage.total),
                 )
                 .order_by(MultipartMessage.id)
@@ -116,7 +115,7 @@ def close_due(rt: Runtime, now: datetime | None = None) -> list[int]:
     made = []
     for message_id in due:
         inbound_id = quarantine.run_guarded(
-            rt, quarantine.PARTS, message_id, lambda m=message_id: close(rt, m, now)
+            rt, QuarantineKind.PARTS, message_id, lambda m=message_id: close(rt, m, now)
         )
         if isinstance(inbound_id, int):
             made.append(inbound_id)
@@ -132,8 +131,8 @@ def close(rt: Runtime, message_id: int, now: datetime | None = None) -> int | No
     with rt.transaction() as s:
         won = s.execute(
             update(MultipartMessage)
-            .where(MultipartMessage.id == message_id, MultipartMessage.status == MULTIPART_OPEN)
-            .values(status=MULTIPART_INCOMPLETE, open_key=None, closed_at=now)
+            .where(MultipartMessage.id == message_id, MultipartMessage.status == MultipartStatus.OPEN)
+            .values(status=MultipartStatus.INCOMPLETE, open_key=None, closed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not won:
@@ -154,7 +153,7 @@ def close(rt: Runtime, message_id: int, now: datetime | None = None) -> int | No
         s.flush()
         complete = len(parts) == message.total
         message.inbound_id = inbound.id
-        message.status = MULTIPART_COMPLETE if complete else MULTIPART_INCOMPLETE
+        message.status = MultipartStatus.COMPLETE if complete else MultipartStatus.INCOMPLETE
         aggregator, msisdn, total, inbound_id = message.aggregator, message.msisdn, message.total, inbound.id
     MO_ASSEMBLED.labels(aggregator, "complete" if complete else "incomplete").inc()
     log.info(
@@ -189,7 +188,7 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
                 )
             ).first()
             if found is not None and not _abandoned(found, now):
-                return found.id, found.status == MULTIPART_OPEN
+                return found.id, found.status == MultipartStatus.OPEN
             if found is not None:  # quarantined (and maybe dropped) long ago: free its key
                 _release_key(rt, found.id)
                 continue
@@ -205,14 +204,14 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
 def _abandoned(found, now: datetime) -> bool:
     """A message set aside by the quarantine (it keeps its key) that opened longer ago than
     STRAGGLER_WINDOW: no part of it can still come, and the key may start a new message."""
-    return found.status != MULTIPART_OPEN and as_utc(found.opened_at) < now - STRAGGLER_WINDOW
+    return found.status != MultipartStatus.OPEN and as_utc(found.opened_at) < now - STRAGGLER_WINDOW
 
 
 def _release_key(rt: Runtime, message_id: int) -> None:
     with rt.transaction() as s:
         s.execute(
             update(MultipartMessage)
-            .where(MultipartMessage.id == message_id, MultipartMessage.status != MULTIPART_OPEN)
+            .where(MultipartMessage.id == message_id, MultipartMessage.status != MultipartStatus.OPEN)
             .values(open_key=None)
             .execution_options(synchronize_session=False)
         )
@@ -251,7 +250,7 @@ def _open(rt: Runtime, aggregator: str, sms: InboundSMS, key: str, now: datetime
                 to=sms.to,
                 ref=sms.part.ref,
                 total=sms.part.total,
-                status=MULTIPART_OPEN,
+                status=MultipartStatus.OPEN,
                 open_key=key,
                 opened_at=now,
             )

@@ -26,7 +26,7 @@ from gateway import clock, gsm7
 from gateway.edge import MAX_ROW_ID
 from gateway.errors import InvalidPayload
 from gateway.metrics import CONSOLE_REQUESTS
-from gateway.models import REPORT_STATUS_LABELS
+from gateway.models import REPORT_STATUS_LABELS, ApiRole, OutboundStatus, QuarantineState
 from gateway.runtime import Runtime
 from gateway.services import admin, notices, quarantine, sla
 from gateway.services.admin import ReportNotFound, ReportQuery
@@ -85,7 +85,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.post("/logout")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def logout():
     """End the session."""
     console_auth.log_out()
@@ -96,7 +96,7 @@ def logout():
 
 
 @bp.get("/")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def queue():
     """The reports queue: overdue reports first (deadline passed), then every report matching
     the filter (status) and search (tracking number or text), newest first."""
@@ -121,26 +121,26 @@ def queue():
 
 
 @bp.get("/reports/<tracking_no>")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def report(tracking_no: str):
     """One report's thread: every inbound text, status change, follow-up, citizen answer and
     SMS with its delivery state, in order; the forms for admins."""
     detail = admin.report_detail(_rt(), _tracking(tracking_no))
-    return render_template("console/report.html", r=detail, can_write=g.console_token.role == "admin")
+    return render_template("console/report.html", r=detail, can_write=g.console_token.role == ApiRole.ADMIN)
 
 
 @bp.get("/outbox")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def outbox():
     """Failed messages (requeue) and quarantined work (retry or drop)."""
     rt = _rt()
     page = int_arg("page", 1, 1, 100000)
-    failed, total = admin.list_outbound(rt, "FAILED", page, PER_PAGE)
-    entries = quarantine.list_entries(rt, quarantine.QUARANTINED, None, PER_PAGE)
+    failed, total = admin.list_outbound(rt, OutboundStatus.FAILED, page, PER_PAGE)
+    entries = quarantine.list_entries(rt, QuarantineState.QUARANTINED, None, PER_PAGE)
     return render_template(
         "console/outbox.html", failed=failed, total=total, entries=entries, page=page,
         pages=max(1, -(-total // PER_PAGE)), counts=quarantine.count_quarantined(rt),
-        can_write=g.console_token.role == "admin",
+        can_write=g.console_token.role == ApiRole.ADMIN,
     )  # fmt: skip
 
 
@@ -148,7 +148,7 @@ def outbox():
 
 
 @bp.post("/reports/<tracking_no>/status")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def change_status(tracking_no: str):
     """Change the status with a note; the reporter gets a notice SMS."""
     status = request.form.get("status", "")
@@ -160,7 +160,7 @@ def change_status(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/follow-up")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def follow_up(tracking_no: str):
     """Post a follow-up (tindak lanjut); the reporter gets a notice SMS."""
     text = clean_arg(request.form.get("text", ""), "text", required=True)
@@ -169,7 +169,7 @@ def follow_up(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/reply")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def reply(tracking_no: str):
     """Send the reporter an SMS (addressed by tracking number)."""
     text = clean_arg(request.form.get("text", ""), "text", required=True)
@@ -178,7 +178,7 @@ def reply(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/reply/count")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def count_reply(tracking_no: str):
     """The reply box's live counter: what the typed text costs, which characters force UCS-2,
     and the SMS the reporter will get (the notice around it, made GSM-7 and fitted)."""
@@ -195,7 +195,7 @@ def count_reply(tracking_no: str):
 
 
 @bp.post("/outbox/<int:outbound_id>/requeue")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts (the JSON API's requeue)."""
     done = requeue_failed(_rt(), outbound_id) if outbound_id <= MAX_ROW_ID else None
@@ -208,7 +208,7 @@ def requeue(outbound_id: int):
 
 
 @bp.post("/quarantine/<int:entry_id>/<any(retry, drop):act>")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def quarantine_act(entry_id: int, act: str):
     """Retry or drop one quarantined piece of work."""
     try:

@@ -20,7 +20,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from config.settings import Settings
 from gateway.metrics import CONSOLE_REQUESTS
-from gateway.models import ApiToken
+from gateway.models import ApiRole, ApiToken
 from gateway.services.tokens import actor_name, find_token, live_token
 
 log = logging.getLogger("gateway.console")
@@ -101,7 +101,7 @@ def console_view(role: str):
                 return redirect(url_for("console.login", next=request.path))
             if request.method == "POST":
                 check_csrf()
-            if role == "admin" and token.role != "admin":
+            if role == ApiRole.ADMIN and token.role != ApiRole.ADMIN:
                 CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "refused").inc()
                 abort(403, description="your token may only read (role viewer)")
             g.console_token, g.api_actor = token, actor_name(token.name)
