@@ -43,3 +43,30 @@ class DeliveryOutcome(Outcome):
     DELIVERED = "delivered"
     RETRY = "retry"
     QUARANTINED = "quarantined"
+
+
+class PartOutcome(Outcome):
+    """What storing one part of a long SMS did (gateway.services.multipart; also the `outcome`
+    label of gateway_mo_parts)."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # stored already (the same id, or the same index again)
+    LATE = "late"  # its message was closed already: recorded, not filed
+
+
+class Receipt(Outcome):
+    """What the receiver did with an MO (the `outcome` label of gateway_mo_received_total)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # stored before: acknowledged, not processed again
+    REFUSED = "refused"  # bad input or a bad token
+
+
+class ConsoleOutcome(Outcome):
+    """What a handler console request came to (the `outcome` label of
+    gateway_console_requests_total)."""
+
+    OK = "ok"
+    REFUSED = "refused"  # not allowed (login failed, no session, a viewer acting, not FAILED)
+    INVALID = "invalid"  # bad input
+    NOT_FOUND = "not_found"

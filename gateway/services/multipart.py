@@ -42,6 +42,7 @@ from gateway.models import (
     utcnow,
 )
 from gateway.msisdn import mask_msisdn
+from gateway.outcomes import PartOutcome
 from gateway.runtime import Runtime
 from gateway.services import quarantine
 from gateway.services.quarantine import safe_reason
@@ -54,8 +55,6 @@ TIMEOUT = timedelta(seconds=60)
 # How long after it opened a closed message still takes its stragglers (see the module doc).
 STRAGGLER_WINDOW = timedelta(hours=1)
 BATCH = 500
-# What storing a part did (also the `outcome` label of gateway_mo_parts).
-STORED, DUPLICATE, LATE = "stored", "duplicate", "late"
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def store_part(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime | No
         outcome,
         message_id,
     )
-    inbound_id = _close_if_complete(rt, message_id, now) if outcome == STORED else None
+    inbound_id = _close_if_complete(rt, message_id, now) if outcome == PartOutcome.STORED else None
     return PartStored(outcome, message_id, inbound_id)
 
 
@@ -279,11 +278,11 @@ def _insert_part(
                     late=late,
                 )
             )
-        return LATE if late else STORED
+        return PartOutcome.LATE if late else PartOutcome.STORED
     except IntegrityError:
         if not _part_exists(rt, aggregator, sms, message_id):
             raise
-        return DUPLICATE
+        return PartOutcome.DUPLICATE
 
 
 def _part_exists(rt: Runtime, aggregator: str, sms: InboundSMS, message_id: int) -> bool:

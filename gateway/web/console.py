@@ -27,6 +27,7 @@ from gateway.edge import MAX_ROW_ID
 from gateway.errors import InvalidPayload
 from gateway.metrics import CONSOLE_REQUESTS
 from gateway.models import REPORT_STATUS_LABELS, ApiRole, OutboundStatus, QuarantineState
+from gateway.outcomes import ConsoleOutcome
 from gateway.runtime import Runtime
 from gateway.services import admin, notices, quarantine, sla
 from gateway.services.admin import ReportNotFound, ReportQuery
@@ -200,11 +201,11 @@ def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts (the JSON API's requeue)."""
     done = requeue_failed(_rt(), outbound_id) if outbound_id <= MAX_ROW_ID else None
     if done is None:
-        return _outbox_flash("requeue", "not_found", f"No message {outbound_id}.", 404)
+        return _outbox_flash("requeue", ConsoleOutcome.NOT_FOUND, f"No message {outbound_id}.", 404)
     if not done:
-        return _outbox_flash("requeue", "refused", f"Message {outbound_id} is not FAILED.", 409)
+        return _outbox_flash("requeue", ConsoleOutcome.REFUSED, f"Message {outbound_id} is not FAILED.", 409)
     log.info("console: MT %d requeued by %s", outbound_id, g.api_actor)
-    return _outbox_flash("requeue", "ok", f"Message {outbound_id} requeued.")
+    return _outbox_flash("requeue", ConsoleOutcome.OK, f"Message {outbound_id} requeued.")
 
 
 @bp.post("/quarantine/<int:entry_id>/<any(retry, drop):act>")
@@ -216,9 +217,9 @@ def quarantine_act(entry_id: int, act: str):
     except RedisError:
         return _outbox_flash(act, "unavailable", "Redis is unavailable: the entry is kept; retry later.", 503)
     if entry is None:
-        return _outbox_flash(act, "not_found", f"No quarantined entry {entry_id}.", 404)
+        return _outbox_flash(act, ConsoleOutcome.NOT_FOUND, f"No quarantined entry {entry_id}.", 404)
     log.info("console: quarantine entry %d %s by %s", entry_id, act, g.api_actor)
-    return _outbox_flash(act, "ok", f"Entry {entry_id}: {entry.state}.")
+    return _outbox_flash(act, ConsoleOutcome.OK, f"Entry {entry_id}: {entry.state}.")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def _tracking(tracking_no: str) -> str:
 
 
 def _done(action: str, tracking_no: str, message: str, result: dict):
-    CONSOLE_REQUESTS.labels(action, "ok").inc()
+    CONSOLE_REQUESTS.labels(action, ConsoleOutcome.OK).inc()
     # Ids and the actor only: never the text or the number.
     event = result["event_id"]
     log.info("console: %s on report %s by %s (event %s)", action, tracking_no, g.api_actor, event)
@@ -249,13 +250,13 @@ def _outbox_flash(action: str, outcome: str, message: str, status: int = 303):
 
 @bp.errorhandler(InvalidPayload)
 def _invalid(exc: InvalidPayload):
-    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "invalid").inc()
+    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.INVALID).inc()
     return render_template("console/message.html", message=f"{exc.field}: {exc.reason}"), 400
 
 
 @bp.errorhandler(ReportNotFound)
 def _not_found(_exc):
-    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "not_found").inc()
+    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.NOT_FOUND).inc()
     return render_template("console/message.html", message="No report with this tracking number."), 404
 
 
