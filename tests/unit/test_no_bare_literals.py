@@ -237,11 +237,3 @@ def test_the_enums_cover_the_contracts():
     contract |= {"accepted", "retry", "handed-off", "admin", "viewer", "FAILING", "DROPPED"}
     contract |= {"workers.jobs.drain_inbound", "workers.jobs.send_outbound"}
     assert contract - values == set()
-
-
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, id=p.name) for p in importlib.import_module("gateway.queueing").JobPath]
-)
-def test_every_job_path_imports_to_a_callable(path):
-    module, _, name = path.value.rpartition(".")
-    assert callable(getattr(importlib.import_module(module), name))
