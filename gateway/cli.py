@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from gateway.errors import InvalidPayload
-from gateway.models import API_ROLES, OutboundMessage
+from gateway.models import API_ROLES, ApiRole, OutboundMessage, OutboundStatus, QuarantineState
 from gateway.msisdn import mask_msisdn
 
 
@@ -28,7 +28,7 @@ def register_cli(app: Flask) -> None:
 
     @token.command("create")
     @click.option("--name", required=True, help="who or what uses it (shown in timelines)")
-    @click.option("--role", type=click.Choice(API_ROLES), default="viewer", show_default=True)
+    @click.option("--role", type=click.Choice(API_ROLES), default=ApiRole.VIEWER.value, show_default=True)
     def token_create(name: str, role: str):
         """Create a token and print it once (only its hash is stored)."""
         from gateway.services.tokens import create_token
@@ -51,7 +51,7 @@ def register_cli(app: Flask) -> None:
         """Inspect and requeue outbound messages."""
 
     @outbox.command("list")
-    @click.option("--status", default="FAILED", show_default=True)
+    @click.option("--status", default=OutboundStatus.FAILED, show_default=True)
     @click.option("--limit", default=50, show_default=True)
     def list_command(status: str, limit: int):
         """List MTs in a state (numbers masked)."""
@@ -92,7 +92,10 @@ def _register_quarantine(app: Flask) -> None:
 
     @group.command("list")
     @click.option(
-        "--state", type=click.Choice(quarantine.STATES), default=quarantine.QUARANTINED, show_default=True
+        "--state",
+        type=click.Choice(quarantine.STATES),
+        default=QuarantineState.QUARANTINED.value,
+        show_default=True,
     )
     @click.option("--kind", type=click.Choice(quarantine.KINDS), default=None)
     @click.option("--limit", default=100, show_default=True)

@@ -27,13 +27,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.models import (
-    INBOUND_PENDING,
     InboundMessage,
+    InboundStatus,
     OutboundMessage,
+    OutboundStatus,
     WebhookDelivery,
+    WebhookStatus,
     as_utc,
     utcnow,
 )
+from gateway.outcomes import SendOutcome
 from gateway.services.quarantine import KINDS, count_quarantined_in
 
 log = logging.getLogger("gateway.metrics")
@@ -119,7 +122,7 @@ CRON_LEADERSHIP = Counter(
     ["event"],
 )
 
-MT_OUTCOMES = ("accepted", "retry", "failed", "quarantined")
+MT_OUTCOMES = (SendOutcome.ACCEPTED, SendOutcome.RETRY, SendOutcome.FAILED, SendOutcome.QUARANTINED)
 
 
 def count_send(aggregator: str, outcome: str, attempt: int) -> None:
@@ -172,17 +175,19 @@ class StateCollector:
         now = utcnow()
         with self.rt.sessions() as s:
             oldest_mo = s.scalar(
-                select(func.min(InboundMessage.received_at)).where(InboundMessage.status == INBOUND_PENDING)
+                select(func.min(InboundMessage.received_at)).where(
+                    InboundMessage.status == InboundStatus.PENDING
+                )
             )
             # Since it was due: a retry waiting out its backoff, or a notice held until the end
             # of quiet hours, is not late.
             oldest_mt = s.scalar(
                 select(func.min(OutboundMessage.next_attempt_at)).where(
-                    OutboundMessage.status == "QUEUED", OutboundMessage.next_attempt_at <= now
+                    OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at <= now
                 )
             )
             quarantined = count_quarantined_in(s)
-            backlog = s.scalar(select(func.count()).where(WebhookDelivery.status == "PENDING"))
+            backlog = s.scalar(select(func.count()).where(WebhookDelivery.status == WebhookStatus.PENDING))
         mo_doc = "Seconds since the oldest PENDING MO was received (0: none)."
         mt_doc = "Seconds the oldest QUEUED MT has waited since its send was due (0: none)."
         backlog_doc = "Webhook deliveries to the complaint system still PENDING."

@@ -5,6 +5,7 @@ cheap ones."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -29,47 +30,137 @@ def as_utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
+def values(choices: type[StrEnum]) -> tuple[str, ...]:
+    """The members' values as plain strings, in definition order: for pydantic Literals and
+    click Choices, which treat enum members by name, and for messages listing the choices."""
+    return tuple(member.value for member in choices)
+
+
 class Base(DeclarativeBase):
     pass
 
 
-# Inbound processing states. QUARANTINED: handling it kept failing; set aside (see
-# QuarantinedWork) so it cannot hold up the MOs behind it.
-INBOUND_PENDING, INBOUND_DONE, INBOUND_QUARANTINED = "PENDING", "DONE", "QUARANTINED"
+class InboundStatus(StrEnum):
+    """Where an inbound message (MO) is in its processing. QUARANTINED: handling it kept
+    failing; set aside (see QuarantinedWork) so it cannot hold up the MOs behind it."""
 
-# Report statuses and the labels citizens read (DESIGN.md "Report statuses").
-REPORT_STATUS_LABELS = {
-    "RECEIVED": "Belum diverifikasi",
-    "VERIFIED": "Terverifikasi",
-    "IN_PROGRESS": "Ditindaklanjuti",
-    "DONE": "Selesai",
-    "POSTPONED": "Ditunda",
-    "OUT_OF_SCOPE": "Bukan wewenang",
-    "ARCHIVED": "Diarsipkan",
+    PENDING = "PENDING"
+    DONE = "DONE"
+    QUARANTINED = "QUARANTINED"
+
+
+class ReportStatus(StrEnum):
+    """A report's status (DESIGN.md "Report statuses"); `label` is what citizens read."""
+
+    RECEIVED = "RECEIVED"
+    VERIFIED = "VERIFIED"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+    POSTPONED = "POSTPONED"
+    OUT_OF_SCOPE = "OUT_OF_SCOPE"
+    ARCHIVED = "ARCHIVED"
+
+    @property
+    def label(self) -> str:
+        return REPORT_STATUS_LABELS[self]
+
+
+# Report statuses and the labels citizens read, in the contract's order.
+REPORT_STATUS_LABELS: dict[ReportStatus, str] = {
+    ReportStatus.RECEIVED: "Belum diverifikasi",
+    ReportStatus.VERIFIED: "Terverifikasi",
+    ReportStatus.IN_PROGRESS: "Ditindaklanjuti",
+    ReportStatus.DONE: "Selesai",
+    ReportStatus.POSTPONED: "Ditunda",
+    ReportStatus.OUT_OF_SCOPE: "Bukan wewenang",
+    ReportStatus.ARCHIVED: "Diarsipkan",
 }
-PRIVACY_LEVELS = ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")
+
+
+class Privacy(StrEnum):
+    """Who may see a report: PUBLIC; CONFIDENTIAL (LAPOR RAHASIA: not published); ANONYMOUS
+    (LAPOR ANONIM: published, reporter hidden)."""
+
+    PUBLIC = "PUBLIC"
+    CONFIDENTIAL = "CONFIDENTIAL"
+    ANONYMOUS = "ANONYMOUS"
+
+
+PRIVACY_LEVELS = values(Privacy)
+
+
+class Channel(StrEnum):
+    """How a citizen reached us (a report's or an opt-out's channel)."""
+
+    SMS = "SMS"
+    USSD = "USSD"
+
+
+class EventKind(StrEnum):
+    """What one entry of a report's timeline records."""
+
+    CREATED = "CREATED"
+    STATUS = "STATUS"
+    FOLLOW_UP = "FOLLOW_UP"
+    CITIZEN_REPLY = "CITIZEN_REPLY"
+    ADMIN_REPLY = "ADMIN_REPLY"
+
+
+class OutboundKind(StrEnum):
+    """Why an MT exists: the REPLY to a citizen's own text, or a NOTICE we start (follow-ups,
+    status changes, USSD hand-offs; opted-out numbers get no notices)."""
+
+    REPLY = "REPLY"
+    NOTICE = "NOTICE"
+
+
+class OutboundStatus(StrEnum):
+    """Where an MT is; `OUTBOUND_ORDER` ranks them."""
+
+    QUEUED = "QUEUED"
+    SENDING = "SENDING"
+    ACCEPTED = "ACCEPTED"
+    SENT = "SENT"
+    UNKNOWN = "UNKNOWN"
+    DELIVERED = "DELIVERED"
+    UNDELIVERED = "UNDELIVERED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+    QUARANTINED = "QUARANTINED"
+    SUPPRESSED = "SUPPRESSED"
+
 
 # Outbound states, in the order a message moves through them. A delivery report may only
 # move a message forward in this order, and never out of a terminal state.
 OUTBOUND_ORDER = {
-    "QUEUED": 0,  # waiting for a send attempt (first or retry, see next_attempt_at)
-    "SENDING": 1,  # a worker is submitting it now
-    "ACCEPTED": 2,  # the aggregator's send API took it
-    "SENT": 3,  # the SMSC took it (DLR)
-    "UNKNOWN": 3,
-    "DELIVERED": 9,
-    "UNDELIVERED": 9,
-    "EXPIRED": 9,
-    "REJECTED": 9,
-    "FAILED": 9,  # the send failed permanently or ran out of attempts (requeueable by an admin)
-    "QUARANTINED": 9,  # sending it kept failing inside the gateway (see QuarantinedWork)
+    OutboundStatus.QUEUED: 0,  # waiting for a send attempt (first or retry, see next_attempt_at)
+    OutboundStatus.SENDING: 1,  # a worker is submitting it now
+    OutboundStatus.ACCEPTED: 2,  # the aggregator's send API took it
+    OutboundStatus.SENT: 3,  # the SMSC took it (DLR)
+    OutboundStatus.UNKNOWN: 3,
+    OutboundStatus.DELIVERED: 9,
+    OutboundStatus.UNDELIVERED: 9,
+    OutboundStatus.EXPIRED: 9,
+    OutboundStatus.REJECTED: 9,
+    OutboundStatus.FAILED: 9,  # the send failed permanently or ran out of attempts (requeueable by an admin)
+    OutboundStatus.QUARANTINED: 9,  # sending it kept failing inside the gateway (see QuarantinedWork)
     # A notice to a number that opted out (BERHENTI/STOP/UNREG, see OptOut): kept, never sent,
     # so the report's timeline shows what the reporter was not told.
-    "SUPPRESSED": 9,
+    OutboundStatus.SUPPRESSED: 9,
 }
 TERMINAL_RANK = 9
-# Statuses a delivery report may carry (the generic contract's list).
-DLR_STATUSES = ("SENT", "DELIVERED", "UNDELIVERED", "EXPIRED", "REJECTED", "FAILED", "UNKNOWN")
+# Statuses a delivery report may carry (the generic contract's list): the MT statuses a DLR
+# moves a message to. Aggregators' status tables map their codes to these.
+DLR_STATUSES = (
+    OutboundStatus.SENT,
+    OutboundStatus.DELIVERED,
+    OutboundStatus.UNDELIVERED,
+    OutboundStatus.EXPIRED,
+    OutboundStatus.REJECTED,
+    OutboundStatus.FAILED,
+    OutboundStatus.UNKNOWN,
+)
 
 
 class InboundMessage(Base):
@@ -93,7 +184,7 @@ class InboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default=INBOUND_PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.PENDING)
     command: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # use_alter: reports also point at inbound_messages (the MO that filed them).
@@ -105,9 +196,15 @@ class InboundMessage(Base):
     report: Mapped[Report | None] = relationship(foreign_keys=[report_id])
 
 
-# A long SMS delivered part by part (gateway.services.multipart): OPEN while parts arrive;
-# COMPLETE or INCOMPLETE (the timeout passed first) once its one inbox MO is made.
-MULTIPART_OPEN, MULTIPART_COMPLETE, MULTIPART_INCOMPLETE = "OPEN", "COMPLETE", "INCOMPLETE"
+class MultipartStatus(StrEnum):
+    """A long SMS delivered part by part (gateway.services.multipart): OPEN while parts arrive;
+    COMPLETE or INCOMPLETE (the timeout passed first) once its one inbox MO is made;
+    QUARANTINED when making it kept failing (see QuarantinedWork)."""
+
+    OPEN = "OPEN"
+    COMPLETE = "COMPLETE"
+    INCOMPLETE = "INCOMPLETE"
+    QUARANTINED = "QUARANTINED"
 
 
 class MultipartMessage(Base):
@@ -129,7 +226,7 @@ class MultipartMessage(Base):
     to: Mapped[str] = mapped_column(String(20))
     ref: Mapped[str] = mapped_column(String(32))
     total: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default=MULTIPART_OPEN)
+    status: Mapped[str] = mapped_column(String(16), default=MultipartStatus.OPEN)
     open_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -174,9 +271,9 @@ class Report(Base):
     tracking_no: Mapped[str] = mapped_column(String(10), unique=True)
     msisdn: Mapped[str] = mapped_column(String(20), index=True)
     text: Mapped[str] = mapped_column(Text)
-    privacy: Mapped[str] = mapped_column(String(16), default="PUBLIC")
-    status: Mapped[str] = mapped_column(String(16), default="RECEIVED")
-    channel: Mapped[str] = mapped_column(String(8), default="SMS")  # SMS, USSD
+    privacy: Mapped[str] = mapped_column(String(16), default=Privacy.PUBLIC)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.RECEIVED)
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.SMS)
     # What filed it ("sms:<inbound id>", "ussd:<session id>"): unique, so a job or a USSD
     # step that runs twice files one report.
     source_key: Mapped[str] = mapped_column(String(80), unique=True)
@@ -199,7 +296,7 @@ class ReportEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # CREATED, STATUS, FOLLOW_UP, CITIZEN_REPLY
+    kind: Mapped[str] = mapped_column(String(24))  # an EventKind
     text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64), default="citizen")
@@ -224,12 +321,12 @@ class OutboundMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), default="REPLY")  # REPLY, NOTICE
+    kind: Mapped[str] = mapped_column(String(16), default=OutboundKind.REPLY)
     aggregator: Mapped[str] = mapped_column(String(32))
     msisdn: Mapped[str] = mapped_column(String(20), index=True)
     sender: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="QUEUED")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(255))
@@ -256,7 +353,7 @@ class OptOut(Base):
 
     msisdn: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    channel: Mapped[str] = mapped_column(String(8), default="SMS")  # how it was asked for
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.SMS)  # how it was asked for
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))  # the MO that asked
 
 
@@ -271,15 +368,21 @@ class DeliveryReport(Base):
     aggregator: Mapped[str] = mapped_column(String(32))
     message_ref: Mapped[str] = mapped_column(String(128))
     by_gateway_id: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # one of DLR_STATUSES
     raw_status: Mapped[str] = mapped_column(String(64))
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# Roles of admin API tokens: viewers read, admins also act.
-API_ROLES = ("admin", "viewer")
+class ApiRole(StrEnum):
+    """Roles of admin API tokens: viewers read, admins also act."""
+
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+API_ROLES = values(ApiRole)
 
 
 class ApiToken(Base):
@@ -297,6 +400,15 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WebhookStatus(StrEnum):
+    """A webhook to the complaint system: PENDING until the upstream answers 2xx; QUARANTINED
+    when sending it kept failing inside the gateway (see QuarantinedWork)."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    QUARANTINED = "QUARANTINED"
+
+
 class WebhookDelivery(Base):
     """One signed webhook to the complaint system. Kept until the upstream answers 2xx, so a
     webhook is never lost; `event_id` (stable across retries) lets the upstream dedupe."""
@@ -308,7 +420,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(String(80), unique=True)
     event_type: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)  # the exact JSON bytes sent (and signed) each time
-    status: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING, DELIVERED
+    status: Mapped[str] = mapped_column(String(16), default=WebhookStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(255))
@@ -331,6 +443,26 @@ class UpstreamEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class QuarantineKind(StrEnum):
+    """Kinds of work that can be set aside (gateway.services.quarantine)."""
+
+    MO = "MO"  # an MO to handle
+    MT = "MT"  # an MT to send
+    DLR = "DLR"  # a DLR to apply
+    WEBHOOK = "WEBHOOK"  # a webhook to the complaint system
+    USSD = "USSD"  # a USSD session's hand-off (its unsent draft)
+    SLA = "SLA"  # a report's SLA close
+    PARTS = "PARTS"  # a long MO whose parts could not be made into one (gateway.services.multipart)
+
+
+class QuarantineState(StrEnum):
+    """FAILING (counted, still retried), QUARANTINED (set aside for an admin), DROPPED."""
+
+    FAILING = "FAILING"
+    QUARANTINED = "QUARANTINED"
+    DROPPED = "DROPPED"
+
+
 class QuarantinedWork(Base):
     """One unit of work (an MO to handle, an MT to send, a DLR to apply, a webhook, a USSD
     hand-off, a report's SLA close) that failed inside the gateway. Each failure is counted
@@ -345,9 +477,9 @@ class QuarantinedWork(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # MO, MT, DLR, WEBHOOK, USSD, SLA
+    kind: Mapped[str] = mapped_column(String(16))  # a QuarantineKind
     ref: Mapped[str] = mapped_column(String(128))  # the work's id in its own table or queue
-    state: Mapped[str] = mapped_column(String(16), default="FAILING")  # FAILING, QUARANTINED, DROPPED
+    state: Mapped[str] = mapped_column(String(16), default=QuarantineState.FAILING)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     error_type: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(200))

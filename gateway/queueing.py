@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from redis.exceptions import RedisError
 from rq import Queue, get_current_job
@@ -19,8 +20,22 @@ from rq.utils import utcparse
 
 log = logging.getLogger("gateway.queue")
 
-DRAIN_INBOUND = "workers.jobs.drain_inbound"
-SEND_OUTBOUND = "workers.jobs.send_outbound"
+
+class JobPath(StrEnum):
+    """Every RQ job the gateway enqueues, by its function's dotted path (workers/jobs.py).
+    Enqueue `JobPath.X.value`, a plain str: RQ pickles the name into the job, and a plain
+    str keeps the job readable by any worker (an enum member would pickle as a reference
+    to this class). tests/unit/test_job_paths.py checks each one imports to a callable."""
+
+    DRAIN_INBOUND = "workers.jobs.drain_inbound"
+    SEND_OUTBOUND = "workers.jobs.send_outbound"
+    SWEEP = "workers.jobs.sweep"
+    SLA_CLOCK = "workers.jobs.sla_clock"
+    DELIVER_WEBHOOKS = "workers.jobs.deliver_webhooks"
+    USSD_DRAFT_CHECK = "workers.jobs.ussd_draft_check"
+    APPLY_DELIVERY_REPORT = "workers.jobs.apply_delivery_report"
+
+
 # How long a rung bell keeps later MOs from enqueueing another drain. The drain job clears
 # it when it starts; the expiry only matters if the job was lost between bell and enqueue.
 BELL_TTL = 10
@@ -78,7 +93,7 @@ class Doorbell:
 
 def enqueue_drain(queue: Queue) -> None:
     """Enqueue one drain job (the sweeper's and a drain's own continuation; no bell)."""
-    queue.enqueue_many([Queue.prepare_data(DRAIN_INBOUND, result_ttl=0, failure_ttl=86400)])
+    queue.enqueue_many([Queue.prepare_data(JobPath.DRAIN_INBOUND.value, result_ttl=0, failure_ttl=86400)])
 
 
 def bulk_queue(queue: Queue) -> Queue:
@@ -98,12 +113,14 @@ def enqueue_send(queue: Queue, outbound_ids: list[int], delay: float = 0.0, bulk
     if delay > 0:
         try:
             for oid in outbound_ids:
-                queue.enqueue_in(timedelta(seconds=delay), SEND_OUTBOUND, oid, job_id=f"out-{oid}-later")
+                queue.enqueue_in(
+                    timedelta(seconds=delay), JobPath.SEND_OUTBOUND.value, oid, job_id=f"out-{oid}-later"
+                )
             return True
         except RedisError as exc:
             log.warning("could not schedule %d send(s), the sweeper will: %s", len(outbound_ids), exc)
             return False
-    return _enqueue_many(queue, SEND_OUTBOUND, "out", outbound_ids)
+    return _enqueue_many(queue, JobPath.SEND_OUTBOUND.value, "out", outbound_ids)
 
 
 # RQ job states in which a job will still run by itself: re-enqueueing it would only

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from config.settings import load_settings
 from gateway.dberrors import redact_database_errors
+from gateway.models import QuarantineKind
 from gateway.runtime import Runtime, build_runtime
 from gateway.services import drain, outbox, quarantine, sla, sweeper, upstream
 
@@ -38,7 +39,7 @@ def drain_inbound() -> str:
 @redact_database_errors
 def send_outbound(outbound_id: int) -> str:
     """One send attempt for one MT."""
-    return outbox.send_outbound(runtime(), outbound_id)
+    return str(outbox.send_outbound(runtime(), outbound_id))
 
 
 @redact_database_errors
@@ -69,7 +70,7 @@ def ussd_draft_check(fmt_name: str, session_key: str) -> str:
     return str(
         quarantine.run_guarded(
             rt,
-            quarantine.USSD,
+            QuarantineKind.USSD,
             f"{fmt_name}:{session_key}",
             lambda: service.check_dead_draft(rt, fmt_name, session_key),
         )
@@ -81,5 +82,5 @@ def apply_delivery_report(dlr_id: int) -> str:
     """Apply one stored DLR (a quarantined one an admin retried)."""
     rt = runtime()
     return str(
-        quarantine.run_guarded(rt, quarantine.DLR, dlr_id, lambda: outbox.apply_stored_dlr(rt, dlr_id))
+        quarantine.run_guarded(rt, QuarantineKind.DLR, dlr_id, lambda: outbox.apply_stored_dlr(rt, dlr_id))
     )

@@ -47,19 +47,20 @@ from gateway.aggregators.codes import SendCode, dlr_status, send_error, utc_time
 from gateway.aggregators.generic import message_text, required
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
 from gateway.errors import SendError
+from gateway.models import OutboundStatus
 
 SEND_PATH = "/version1/messaging"
 DATE_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S")
 
 # DLR `status` -> ours.
 DLR_STATUS = {
-    "Sent": "SENT",  # sent by Africa's Talking's network
-    "Submitted": "SENT",  # submitted to the operator
-    "Buffered": "SENT",  # queued by the operator
-    "Success": "DELIVERED",  # final
-    "Rejected": "REJECTED",  # final
-    "Failed": "UNDELIVERED",  # final
-    "Expired": "EXPIRED",  # inferred (courier)
+    "Sent": OutboundStatus.SENT,  # sent by Africa's Talking's network
+    "Submitted": OutboundStatus.SENT,  # submitted to the operator
+    "Buffered": OutboundStatus.SENT,  # queued by the operator
+    "Success": OutboundStatus.DELIVERED,  # final
+    "Rejected": OutboundStatus.REJECTED,  # final
+    "Failed": OutboundStatus.UNDELIVERED,  # final
+    "Expired": OutboundStatus.EXPIRED,  # inferred (courier)
 }
 
 ACCEPTED_CODES = frozenset({"100", "101", "102"})  # Processed, Sent, Queued

@@ -47,6 +47,7 @@ from gateway.aggregators.udh import parse_udh
 from gateway.edge import check_sent_at, decode_text, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
+from gateway.models import OutboundStatus
 from gateway.msisdn import redact_numbers
 from gateway.web.wire import decode_urlencoded
 
@@ -56,9 +57,9 @@ ACK_BODY = "000"
 
 # DLR `status` ranges (inclusive) -> our status, in order (courier's and RapidPro's rule).
 DLR_RANGES = (
-    (10, 12, "DELIVERED"),
-    (21, 999, "UNDELIVERED"),
-    (0, 20, "SENT"),
+    (10, 12, OutboundStatus.DELIVERED),
+    (21, 999, OutboundStatus.UNDELIVERED),
+    (0, 20, OutboundStatus.SENT),
 )
 # MT answer codes other than 000 (documented meanings); all permanent.
 SEND_ERRORS = {"001": "authentication error", "101": "account expired or invalid parameters"}

@@ -53,6 +53,7 @@ from gateway.aggregators.http_status import classify_http_failure
 from gateway.edge import row_id
 from gateway.errors import ConfigError, InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
+from gateway.models import OutboundStatus
 from gateway.msisdn import redact_numbers
 
 MO_EVENT = "inbound_message_received"
@@ -61,13 +62,13 @@ SUBACCOUNT = re.compile(r"^[A-Za-z0-9\-._&]{3,50}$")
 
 # status.state (or "state/detail" where the detail changes the meaning) -> ours.
 DLR_STATUS = {
-    "queued": "SENT",
-    "sent": "SENT",
-    "delivered/delivered_to_operator": "SENT",
-    "delivered": "DELIVERED",
-    "read": "DELIVERED",
-    "undelivered": "UNDELIVERED",
-    "rejected": "REJECTED",
+    "queued": OutboundStatus.SENT,
+    "sent": OutboundStatus.SENT,
+    "delivered/delivered_to_operator": OutboundStatus.SENT,
+    "delivered": OutboundStatus.DELIVERED,
+    "read": OutboundStatus.DELIVERED,
+    "undelivered": OutboundStatus.UNDELIVERED,
+    "rejected": OutboundStatus.REJECTED,
 }
 
 

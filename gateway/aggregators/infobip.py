@@ -47,18 +47,19 @@ from gateway.aggregators.generic import parse_iso_timestamp
 from gateway.aggregators.http_status import classify_http_failure
 from gateway.edge import row_id
 from gateway.errors import InvalidPayload, SendError
+from gateway.models import OutboundStatus
 
 SEND_PATH = "/sms/3/messages"
 
 # status.groupName -> ours; status.name refines it where the group alone misleads.
 DLR_GROUPS = {
-    "PENDING": "SENT",  # with the operator, not yet confirmed
-    "DELIVERED": "DELIVERED",
-    "UNDELIVERABLE": "UNDELIVERED",
-    "EXPIRED": "EXPIRED",  # validity period (48 h) passed
-    "REJECTED": "REJECTED",  # by Infobip or the operator, before sending
+    "PENDING": OutboundStatus.SENT,  # with the operator, not yet confirmed
+    "DELIVERED": OutboundStatus.DELIVERED,
+    "UNDELIVERABLE": OutboundStatus.UNDELIVERED,
+    "EXPIRED": OutboundStatus.EXPIRED,  # validity period (48 h) passed
+    "REJECTED": OutboundStatus.REJECTED,  # by Infobip or the operator, before sending
 }
-DLR_NAMES = {"DELIVERED_TO_OPERATOR": "SENT"}  # group DELIVERED, yet intermediate
+DLR_NAMES = {"DELIVERED_TO_OPERATOR": OutboundStatus.SENT}  # group DELIVERED, yet intermediate
 # Status groups of an accepted send (the answer's messages[0].status.groupId).
 ACCEPTED_GROUPS = frozenset({1, 3})  # PENDING, DELIVERED
 

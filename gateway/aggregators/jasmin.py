@@ -54,6 +54,7 @@ from gateway.aggregators.udh import bare_concat_header
 from gateway.edge import decode_text
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import decode_septets, is_gsm7
+from gateway.models import OutboundStatus
 
 SEND_PATH = "/send"
 ACK_BODY = "ACK/Jasmin"
@@ -65,14 +66,14 @@ CODINGS = {0: GSM, 1: "ascii", 3: "latin-1", 6: "iso8859_5", 7: "iso8859_8", 8: 
 
 # message_status -> our DLR status (documented values, managers/content.py).
 DLR_STATUS = {
-    "ESME_ROK": "SENT",  # level 1: the SMSC accepted the submit_sm
-    "ACCEPTD": "SENT",
-    "DELIVRD": "DELIVERED",
-    "UNDELIV": "UNDELIVERED",
-    "EXPIRED": "EXPIRED",
-    "REJECTD": "REJECTED",
-    "DELETED": "FAILED",
-    "UNKNOWN": "UNKNOWN",
+    "ESME_ROK": OutboundStatus.SENT,  # level 1: the SMSC accepted the submit_sm
+    "ACCEPTD": OutboundStatus.SENT,
+    "DELIVRD": OutboundStatus.DELIVERED,
+    "UNDELIV": OutboundStatus.UNDELIVERED,
+    "EXPIRED": OutboundStatus.EXPIRED,
+    "REJECTD": OutboundStatus.REJECTED,
+    "DELETED": OutboundStatus.FAILED,
+    "UNKNOWN": OutboundStatus.UNKNOWN,
 }
 # Any other ESME_* is a level 1 DLR for a submit_sm the SMSC refused (ESME_RINVDSTADR, ...).
 SUBMIT_REFUSED = ("ESME_", "REJECTED")

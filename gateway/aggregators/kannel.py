@@ -39,6 +39,7 @@ from gateway.aggregators.http_status import retry_after_seconds
 from gateway.edge import check_sent_at, decode_text, row_id, text_codec
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
+from gateway.models import OutboundStatus
 from gateway.msisdn import redact_numbers
 
 SENDSMS_PATH = "/cgi-bin/sendsms"
@@ -63,11 +64,11 @@ class KannelConfig(AggregatorConfig):
 
 # Kannel's DLR event types (%d) -> our DLR statuses.
 DLR_STATUS = {
-    "1": "DELIVERED",  # delivered to the phone
-    "2": "UNDELIVERED",  # delivery failed
-    "4": "SENT",  # buffered at the SMSC (intermediate)
-    "8": "SENT",  # accepted by the SMSC
-    "16": "REJECTED",  # rejected by the SMSC
+    "1": OutboundStatus.DELIVERED,  # delivered to the phone
+    "2": OutboundStatus.UNDELIVERED,  # delivery failed
+    "4": OutboundStatus.SENT,  # buffered at the SMSC (intermediate)
+    "8": OutboundStatus.SENT,  # accepted by the SMSC
+    "16": OutboundStatus.REJECTED,  # rejected by the SMSC
 }
 
 # %C when no charset was given, by %c (what Kannel itself assumes).

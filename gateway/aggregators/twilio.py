@@ -48,6 +48,7 @@ from gateway.aggregators.generic import message_text, required_stripped
 from gateway.aggregators.http_status import classify_http_failure, retry_after_seconds
 from gateway.edge import row_id
 from gateway.errors import CallbackRefused, ConfigError, InvalidPayload, SendError
+from gateway.models import OutboundStatus
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -55,16 +56,16 @@ TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # MessageStatus -> ours. Twilio's own queue states before the carrier count as SENT, as
 # courier does: our ACCEPTED already says Twilio took it; the raw status keeps the detail.
 DLR_STATUS = {
-    "accepted": "SENT",
-    "scheduled": "SENT",
-    "queued": "SENT",
-    "sending": "SENT",
-    "sent": "SENT",  # handed to the carrier
-    "delivered": "DELIVERED",
-    "read": "DELIVERED",  # WhatsApp only
-    "undelivered": "UNDELIVERED",  # the carrier could not deliver it
-    "failed": "FAILED",  # never sent (queue overflow, bad number, STOP, ...)
-    "canceled": "FAILED",  # a scheduled message canceled
+    "accepted": OutboundStatus.SENT,
+    "scheduled": OutboundStatus.SENT,
+    "queued": OutboundStatus.SENT,
+    "sending": OutboundStatus.SENT,
+    "sent": OutboundStatus.SENT,  # handed to the carrier
+    "delivered": OutboundStatus.DELIVERED,
+    "read": OutboundStatus.DELIVERED,  # WhatsApp only
+    "undelivered": OutboundStatus.UNDELIVERED,  # the carrier could not deliver it
+    "failed": OutboundStatus.FAILED,  # never sent (queue overflow, bad number, STOP, ...)
+    "canceled": OutboundStatus.FAILED,  # a scheduled message canceled
 }
 
 # The send API's error codes we act on; any other 4xx is permanent, 429 and 5xx retried.

@@ -55,6 +55,7 @@ from gateway.aggregators.http_status import classify_http_failure, retry_after_s
 from gateway.edge import row_id
 from gateway.errors import CallbackRefused, InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
+from gateway.models import OutboundStatus
 
 SEND_PATH = "/sms/json"
 PART_FIELDS = ("concat-ref", "concat-part", "concat-total")
@@ -62,13 +63,13 @@ TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S",)
 
 # DLR `status` -> ours (accepted/buffered are intermediate; the rest final).
 DLR_STATUS = {
-    "delivered": "DELIVERED",
-    "accepted": "SENT",
-    "buffered": "SENT",
-    "expired": "EXPIRED",
-    "failed": "UNDELIVERED",
-    "rejected": "REJECTED",
-    "unknown": "UNKNOWN",
+    "delivered": OutboundStatus.DELIVERED,
+    "accepted": OutboundStatus.SENT,
+    "buffered": OutboundStatus.SENT,
+    "expired": OutboundStatus.EXPIRED,
+    "failed": OutboundStatus.UNDELIVERED,
+    "rejected": OutboundStatus.REJECTED,
+    "unknown": OutboundStatus.UNKNOWN,
 }
 
 # `messages[].status` of the send answer, other than "0" (SMS API error codes table).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from gateway.commands import balas, berhenti, cek, info, lapor, mulai
 from gateway.commands.base import CitizenCommand, Registry, Turn
-from gateway.parsers.commands import Command
+from gateway.parsers.commands import Command, CommandKind
 
 REGISTRY = Registry(
     [
@@ -34,4 +34,4 @@ def parse_command(text: str) -> Command:
     return REGISTRY.parse(text)
 
 
-__all__ = ["REGISTRY", "CitizenCommand", "Registry", "Turn", "parse_command"]
+__all__ = ["REGISTRY", "CitizenCommand", "CommandKind", "Registry", "Turn", "parse_command"]

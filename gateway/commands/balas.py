@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from gateway.commands.base import CitizenCommand, Turn
 from gateway.commands.lookup import own_report
-from gateway.parsers.commands import MISSING_NUMBER, MISSING_TEXT, REPLY, Command, reply_args
+from gateway.parsers.commands import Command, CommandKind, Problem, reply_args
 from gateway.services import citizen
 
 
 def answer(turn: Turn, command: Command) -> str:
     """Record the answer on the sender's own report, or say what is missing."""
-    if command.problem == MISSING_NUMBER:
+    if command.problem == Problem.MISSING_NUMBER:
         return missing_number()
     report, refusal = own_report(turn, command)
     if report is None:
         return refusal
-    if command.problem == MISSING_TEXT:
+    if command.problem == Problem.MISSING_TEXT:
         return reply_missing_text(report.tracking_no)
     msg = turn.msg
     citizen.answer_follow_up(
@@ -46,7 +46,7 @@ def reply_recorded(tracking_no: str) -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=REPLY,
+    kind=CommandKind.REPLY,
     aliases=("BALAS", "BLS", "JAWAB", "TANGGAPAN", "TANGGAPI"),
     parse=reply_args,
     answer=answer,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.commands.base import CitizenCommand, Turn
-from gateway.parsers.commands import OPT_OUT, Command, unless_complaint
+from gateway.parsers.commands import Command, CommandKind, unless_complaint
 from gateway.services import optout
 
 
@@ -22,8 +22,8 @@ def opted_out(short_code: str) -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=OPT_OUT,
+    kind=CommandKind.OPT_OUT,
     aliases=("BERHENTI", "STOP", "UNREG"),
-    parse=unless_complaint(OPT_OUT),
+    parse=unless_complaint(CommandKind.OPT_OUT),
     answer=answer,
 )

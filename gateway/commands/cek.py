@@ -5,13 +5,13 @@ from __future__ import annotations
 from gateway.commands.base import CitizenCommand, Turn
 from gateway.commands.lookup import own_report
 from gateway.models import REPORT_STATUS_LABELS
-from gateway.parsers.commands import CHECK, MISSING_NUMBER, Command, check_args
+from gateway.parsers.commands import Command, CommandKind, Problem, check_args
 from gateway.services import citizen
 
 
 def answer(turn: Turn, command: Command) -> str:
     """The status of the sender's own report, or why it cannot be told."""
-    if command.problem == MISSING_NUMBER:
+    if command.problem == Problem.MISSING_NUMBER:
         return missing_number()
     report, refusal = own_report(turn, command)
     if report is None:
@@ -34,7 +34,7 @@ def missing_number() -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=CHECK,
+    kind=CommandKind.CHECK,
     aliases=("CEK", "CEK STATUS", "STATUS", "STS", "CK"),
     parse=check_args,
     answer=answer,

@@ -4,7 +4,7 @@ to a text too short to be a complaint."""
 from __future__ import annotations
 
 from gateway.commands.base import CitizenCommand, Turn
-from gateway.parsers.commands import HELP, Command, alone
+from gateway.parsers.commands import Command, CommandKind, alone
 
 
 def answer(turn: Turn, command: Command) -> str:
@@ -22,8 +22,8 @@ def help_text(short_code: str) -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=HELP,
+    kind=CommandKind.HELP,
     aliases=("INFO", "BANTUAN", "HELP", "?", "MENU", "TOLONG"),
-    parse=alone(HELP),
+    parse=alone(CommandKind.HELP),
     answer=answer,
 )

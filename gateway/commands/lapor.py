@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from gateway.commands.base import CitizenCommand, Turn
-from gateway.parsers.commands import REPORT, Command, report_args
+from gateway.models import Channel, Privacy
+from gateway.parsers.commands import Command, CommandKind, report_args
 from gateway.services import citizen
 
-PRIVACY_NOTES = {"PUBLIC": "", "CONFIDENTIAL": " (rahasia)", "ANONYMOUS": " (anonim)"}
+PRIVACY_NOTES = {Privacy.PUBLIC: "", Privacy.CONFIDENTIAL: " (rahasia)", Privacy.ANONYMOUS: " (anonim)"}
 
 
 def answer(turn: Turn, command: Command) -> str:
@@ -21,7 +22,7 @@ def answer(turn: Turn, command: Command) -> str:
         text=command.text,
         privacy=command.privacy,
         source_key=f"sms:{msg.id}",
-        channel="SMS",
+        channel=Channel.SMS,
         inbound_id=msg.id,
         fresh=turn.fresh,
     )
@@ -46,7 +47,7 @@ def report_missing_text() -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=REPORT,
+    kind=CommandKind.REPORT,
     aliases=("LAPOR", "LAPORAN", "LPR", "ADUAN", "ADU", "ADUKAN"),
     parse=report_args,
     answer=answer,

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from gateway.commands.base import Turn
 from gateway.models import Report
-from gateway.parsers.commands import BAD_NUMBER, Command
+from gateway.parsers.commands import Command, Problem
 from gateway.parsers.tracking import is_valid_tracking_number
 from gateway.services import citizen
+from gateway.services.citizen import Lookup
 
 
 def own_report(turn: Turn, command: Command) -> tuple[Report | None, str]:
     """The sender's report named by `command` (also set on the MO), or None and the reply
     that says why not: a typo caught by the check digit, too many failed look-ups, or the
     neutral not-found (the same for someone else's report, so numbers cannot be probed)."""
-    if command.problem == BAD_NUMBER or not is_valid_tracking_number(command.tracking_no):
+    if command.problem == Problem.BAD_NUMBER or not is_valid_tracking_number(command.tracking_no):
         return None, bad_number(command.tracking_no)
     found, report = citizen.look_up(
         turn.s, turn.rt, command.tracking_no, turn.msg.msisdn, f"mo:{turn.msg.id}"
     )
-    if found == citizen.THROTTLED:
+    if found == Lookup.THROTTLED:
         return None, throttled()
     if report is None:
         return None, not_found(command.tracking_no)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.commands.base import CitizenCommand, Turn
-from gateway.parsers.commands import OPT_IN, Command, unless_complaint
+from gateway.parsers.commands import Command, CommandKind, unless_complaint
 from gateway.services import optout
 
 
@@ -22,8 +22,8 @@ def opted_in(short_code: str) -> str:
 
 
 COMMAND = CitizenCommand(
-    kind=OPT_IN,
+    kind=CommandKind.OPT_IN,
     aliases=("MULAI", "START"),
-    parse=unless_complaint(OPT_IN),
+    parse=unless_complaint(CommandKind.OPT_IN),
     answer=answer,
 )

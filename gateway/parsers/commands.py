@@ -15,17 +15,38 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gateway.gsm7 import clean_text
+from gateway.models import Privacy
 from gateway.parsers.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_number
 
-REPORT, CHECK, REPLY, HELP = "REPORT", "CHECK", "REPLY", "HELP"
-OPT_OUT, OPT_IN = "STOP", "START"
-PUBLIC, CONFIDENTIAL, ANONYMOUS = "PUBLIC", "CONFIDENTIAL", "ANONYMOUS"
-MISSING_TEXT, MISSING_NUMBER, BAD_NUMBER = "MISSING_TEXT", "MISSING_NUMBER", "BAD_NUMBER"
+
+class CommandKind(StrEnum):
+    """The built-in citizen commands' kinds, as stored in an MO's `command` (a registry may add
+    more, see gateway.commands): what a keyword (or free text) asks for."""
+
+    REPORT = "REPORT"
+    CHECK = "CHECK"
+    REPLY = "REPLY"
+    HELP = "HELP"
+    OPT_OUT = "STOP"
+    OPT_IN = "START"
+
+
+class Problem(StrEnum):
+    """What is wrong with a command that named its kind (`Command.problem`; "" when none)."""
+
+    MISSING_TEXT = "MISSING_TEXT"
+    MISSING_NUMBER = "MISSING_NUMBER"
+    BAD_NUMBER = "BAD_NUMBER"
+
 
 # Privacy modifiers right after a report keyword: "LAPOR RAHASIA ...", "LAPOR#anonim#...".
-PRIVACY_WORDS: dict[str, tuple[str, ...]] = {CONFIDENTIAL: ("RAHASIA",), ANONYMOUS: ("ANONIM", "ANONYMOUS")}
+PRIVACY_WORDS: dict[str, tuple[str, ...]] = {
+    Privacy.CONFIDENTIAL: ("RAHASIA",),
+    Privacy.ANONYMOUS: ("ANONIM", "ANONYMOUS"),
+}
 # Words people put before the number: "CEK NO. 1234567890", "BALAS nomor laporan 1234567890 ...".
 NUMBER_LABELS = ("NO", "NOMOR", "NOMER", "NMR", "ID", "LAPORAN")
 
@@ -79,7 +100,7 @@ class Command:
 
     kind: str  # a registered command's kind: REPORT | CHECK | REPLY | HELP | STOP | START | ...
     text: str = ""  # report body (REPORT) or reply body (REPLY), cleaned
-    privacy: str = PUBLIC  # REPORT only: PUBLIC | CONFIDENTIAL | ANONYMOUS
+    privacy: str = Privacy.PUBLIC  # REPORT only: PUBLIC | CONFIDENTIAL | ANONYMOUS
     tracking_no: str = ""  # CHECK/REPLY: the digits as typed (may be invalid)
     problem: str = ""  # "" | MISSING_TEXT | MISSING_NUMBER | BAD_NUMBER
     explicit: bool = True  # False for a REPORT filed from free text without a keyword
@@ -135,32 +156,34 @@ def _strip_prefixes(text: str) -> str:
 
 def _free_text(body: str) -> Command:
     if is_complaint(body):
-        return Command(REPORT, text=body, explicit=False)
-    return Command(HELP)
+        return Command(CommandKind.REPORT, text=body, explicit=False)
+    return Command(CommandKind.HELP)
 
 
 def report_args(body: str, rest: str) -> Command:
     """LAPOR [RAHASIA|ANONIM] <text>: the report's privacy and text."""
-    privacy = PUBLIC
+    privacy = Privacy.PUBLIC
     match = _PRIVACY.match(rest)
     if match:
-        privacy = match.lastgroup
+        privacy = Privacy(match.lastgroup)
         rest = _strip_separators(rest[match.end() :])
-    return Command(REPORT, text=rest, privacy=privacy, problem="" if rest else MISSING_TEXT)
+    return Command(
+        CommandKind.REPORT, text=rest, privacy=privacy, problem="" if rest else Problem.MISSING_TEXT
+    )
 
 
 def check_args(body: str, rest: str) -> Command:
     """CEK <no>: the tracking number, digit groups joined (see `_pick_number`)."""
     match = _CHECK_NUMBER.match(rest)
     if match is None:
-        return _missing_number(CHECK, body, rest)
+        return _missing_number(CommandKind.CHECK, body, rest)
     number = _pick_number(_DIGIT_RUN.findall(match.group("digits")))
     valid = is_valid_tracking_number(number)
     # "Status 3 jembatan di desa kami putus ..." opens with a keyword and a small number but
     # is a complaint; a number of tracking length is kept as a (possibly mistyped) look-up.
     if not valid and len(number) < MIN_LENGTH and is_complaint(rest[match.end() :]):
         return _free_text(body)
-    return Command(CHECK, tracking_no=number, problem="" if valid else BAD_NUMBER)
+    return Command(CommandKind.CHECK, tracking_no=number, problem="" if valid else Problem.BAD_NUMBER)
 
 
 def _pick_number(groups: list[str]) -> str:
@@ -184,14 +207,14 @@ def reply_args(body: str, rest: str) -> Command:
     """BALAS <no> <text>: the tracking number (one run of digits) and the answer."""
     match = _REPLY_NUMBER.match(rest)
     if match is None:
-        return _missing_number(REPLY, body, rest)
+        return _missing_number(CommandKind.REPLY, body, rest)
     number = match.group("digits")
     text = _strip_separators(rest[match.end() :])
     if not is_valid_tracking_number(number):
-        problem = BAD_NUMBER
+        problem = Problem.BAD_NUMBER
     else:
-        problem = "" if text else MISSING_TEXT
-    return Command(REPLY, text=text, tracking_no=number, problem=problem)
+        problem = "" if text else Problem.MISSING_TEXT
+    return Command(CommandKind.REPLY, text=text, tracking_no=number, problem=problem)
 
 
 def _missing_number(kind: str, body: str, rest: str) -> Command:
@@ -199,7 +222,7 @@ def _missing_number(kind: str, body: str, rest: str) -> Command:
     # keyword; only a short remainder ("CEK", "BALAS sudah") is a look-up missing its number.
     if is_complaint(rest):
         return _free_text(body)
-    return Command(kind, text=rest if kind == REPLY else "", problem=MISSING_NUMBER)
+    return Command(kind, text=rest if kind == CommandKind.REPLY else "", problem=Problem.MISSING_NUMBER)
 
 
 def alone(kind: str) -> ArgumentParser:

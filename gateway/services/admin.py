@@ -19,10 +19,13 @@ from gateway import clock
 from gateway.errors import GatewayError
 from gateway.models import (
     REPORT_STATUS_LABELS,
+    EventKind,
     InboundMessage,
     OutboundMessage,
+    Privacy,
     Report,
     ReportEvent,
+    ReportStatus,
     as_utc,
     utcnow,
 )
@@ -57,7 +60,7 @@ def iso(dt: datetime | None) -> str | None:
 
 def shown_number(msisdn: str, privacy: str) -> str | None:
     """The reporter's number as an admin may see it: masked, or nothing for an anonymous report."""
-    return None if privacy == "ANONYMOUS" else mask_msisdn(msisdn)
+    return None if privacy == Privacy.ANONYMOUS else mask_msisdn(msisdn)
 
 
 def list_reports(rt: Runtime, q: ReportQuery) -> tuple[list[dict], int]:
@@ -211,7 +214,7 @@ def send_reply(rt: Runtime, tracking_no: str, text: str, actor: str, now: dateti
     with rt.transaction() as s:
         report = _get(s, tracking_no, lock=True)
         notice = notices.reply_notice(report.tracking_no, text, rt.settings.short_code)
-        event, out = _record(s, rt, report, "ADMIN_REPLY", text, actor, notice, now)
+        event, out = _record(s, rt, report, EventKind.ADMIN_REPLY, text, actor, notice, now)
     return after_commit(rt, event, out)
 
 
@@ -221,11 +224,11 @@ def record_status_change(
     """The status change inside the caller's transaction (admin API and upstream events)."""
     report = _get(s, tracking_no, lock=True)
     report.status = status
-    if status != "RECEIVED" and report.verified_at is None:
+    if status != ReportStatus.RECEIVED and report.verified_at is None:
         report.verified_at = now
     report.closed_at = now if status in CLOSED_STATUSES else None
     text = notices.status_notice(report.tracking_no, status, note, rt.settings.short_code)
-    return _record(s, rt, report, "STATUS", note, actor, text, now, status=status)
+    return _record(s, rt, report, EventKind.STATUS, note, actor, text, now, status=status)
 
 
 def record_follow_up(
@@ -233,13 +236,13 @@ def record_follow_up(
 ) -> tuple[ReportEvent, OutboundMessage]:
     """The follow-up inside the caller's transaction (admin API and upstream events)."""
     report = _get(s, tracking_no, lock=True)
-    if report.status in ("RECEIVED", "VERIFIED"):
-        report.status = "IN_PROGRESS"
+    if report.status in (ReportStatus.RECEIVED, ReportStatus.VERIFIED):
+        report.status = ReportStatus.IN_PROGRESS
     if report.verified_at is None:
         report.verified_at = now
     report.last_follow_up_at = now
     notice = notices.follow_up_notice(report.tracking_no, text, rt.settings.short_code)
-    return _record(s, rt, report, "FOLLOW_UP", text, actor, notice, now, status=report.status)
+    return _record(s, rt, report, EventKind.FOLLOW_UP, text, actor, notice, now, status=report.status)
 
 
 def _utc(now: datetime | None) -> datetime:

@@ -4,6 +4,7 @@ the complaint-system webhook in it; the caller kicks delivery after the commit."
 
 from __future__ import annotations
 
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,14 @@ from gateway.services.reports import file_report, find_own_report, record_citize
 from gateway.services.throttle import count_failed_lookup, lookups_blocked
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
-FOUND, NOT_FOUND, THROTTLED = "FOUND", "NOT_FOUND", "THROTTLED"
+
+
+class Lookup(StrEnum):
+    """What looking up a report by number found (`look_up`)."""
+
+    FOUND = "FOUND"
+    NOT_FOUND = "NOT_FOUND"  # no such report for this number (the same answer either way)
+    THROTTLED = "THROTTLED"  # too many failed look-ups from this number
 
 
 def file(
@@ -55,12 +63,12 @@ def look_up(
     many failed look-ups from this number. `attempt` names this look-up (its MO or USSD
     step): made again, it is not counted again."""
     if lookups_blocked(rt, msisdn):
-        return THROTTLED, None
+        return Lookup.THROTTLED, None
     report = find_own_report(s, tracking_no, msisdn)
     if report is None:
         count_failed_lookup(rt, msisdn, attempt)
-        return NOT_FOUND, None
-    return FOUND, report
+        return Lookup.NOT_FOUND, None
+    return Lookup.FOUND, report
 
 
 def answer_follow_up(

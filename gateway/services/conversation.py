@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from gateway import replies
 from gateway.commands import REGISTRY, Turn
 from gateway.logconfig import correlation, mo_correlation
-from gateway.models import INBOUND_DONE, INBOUND_QUARANTINED, InboundMessage, OutboundMessage, as_utc, utcnow
+from gateway.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, as_utc, utcnow
+from gateway.outcomes import MoOutcome
 from gateway.parsers import Command
 from gateway.runtime import Runtime
 from gateway.services import upstream
-from gateway.services.flood import SILENT, WARN, check_floods
+from gateway.services.flood import FloodVerdict, check_floods
 from gateway.services.outbox import queue_message, send_batch
 from gateway.services.reports import reserve_tracking_numbers
 
@@ -55,10 +56,10 @@ def process_inbound(rt: Runtime, inbound_id: int) -> str:
     with rt.transaction() as s:
         msg = s.get(InboundMessage, inbound_id, with_for_update=True)
         if msg is None:
-            return "missing"
-        if msg.status == INBOUND_QUARANTINED:
-            return "quarantined"  # set aside while this job waited; an admin decides
-        [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != INBOUND_DONE else [None]
+            return MoOutcome.MISSING
+        if msg.status == InboundStatus.QUARANTINED:
+            return MoOutcome.QUARANTINED  # set aside while this job waited; an admin decides
+        [verdict] = check_floods(rt, [_flood_key(msg)]) if msg.status != InboundStatus.DONE else [None]
         handled = _handle(rt, s, msg, verdict, fresh=False)
     after_mos_committed(rt, [handled])
     return handled.outcome
@@ -79,12 +80,14 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
     done is not acted on again; its reply is only handed back if it was never sent. A
     flooding number gets one warning, then nothing: its texts stay stored for the record
     but are not acted on."""
-    if msg.status == INBOUND_DONE:
+    if msg.status == InboundStatus.DONE:
         reply = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == _reply_key(msg)))
-        return Handled("already-done", reply if reply and reply.status == "QUEUED" else None, msg.id)
+        return Handled(
+            MoOutcome.ALREADY_DONE, reply if reply and reply.status == OutboundStatus.QUEUED else None, msg.id
+        )
     filed = False
-    if verdict in (WARN, SILENT):
-        outcome, text = "FLOOD", replies.flood_warning() if verdict == WARN else None
+    if verdict in (FloodVerdict.WARN, FloodVerdict.SILENT):
+        outcome, text = MoOutcome.FLOOD, replies.flood_warning() if verdict == FloodVerdict.WARN else None
     else:
         command = REGISTRY.parse(msg.text)
         outcome, text = command.kind, answer(rt, s, msg, command, fresh)
@@ -95,7 +98,7 @@ def _handle(rt: Runtime, s: Session, msg: InboundMessage, verdict: str | None, f
         reply = queue_message(
             s, rt, _reply_key(msg), msg.msisdn, text, fresh=fresh, inbound_id=msg.id, report=msg.report
         )
-    msg.status, msg.command, msg.processed_at = INBOUND_DONE, outcome, utcnow()
+    msg.status, msg.command, msg.processed_at = InboundStatus.DONE, outcome, utcnow()
     tracking_no = msg.report.tracking_no if msg.report is not None else None
     return Handled(outcome, reply, msg.id, filed, tracking_no)
 
@@ -120,11 +123,11 @@ def log_handled(h: Handled) -> None:
     kind and report number, never the text), and its reply queued."""
     with correlation(mo_correlation(h.inbound_id)):
         report = f", report {h.tracking_no}" if h.tracking_no else ""
-        if h.outcome == "already-done":
+        if h.outcome == MoOutcome.ALREADY_DONE:
             log.info("MO already handled%s", ", its reply still to send" if h.reply is not None else "")
         else:
             log.info("MO %s: %s%s", "filed" if h.filed else "answered", h.outcome, report)
-        if h.reply is not None and h.outcome != "already-done":
+        if h.reply is not None and h.outcome != MoOutcome.ALREADY_DONE:
             log.info("reply queued as MT %d", h.reply.id)
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway import clock
-from gateway.models import OutboundMessage, as_utc
+from gateway.models import OutboundKind, OutboundMessage, as_utc, values
 from gateway.runtime import Runtime
 
 MAX_DAYS = 366  # one query reads every accepted MT of the range: at most a year of them
-KINDS = ("REPLY", "NOTICE")
+KINDS = values(OutboundKind)
 _SPENT = OutboundMessage.accepted_at.is_not(None)
 
 

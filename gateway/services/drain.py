@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from gateway.db import batch_lock
 from gateway.logconfig import correlation, mo_correlation
-from gateway.models import INBOUND_PENDING, InboundMessage
+from gateway.models import InboundMessage, InboundStatus, QuarantineKind
 from gateway.queueing import enqueue_drain
 from gateway.runtime import Runtime
 from gateway.services import conversation, quarantine
@@ -144,7 +144,7 @@ def _claim_pending(s, limit: int, skip: set[int]) -> list[int]:
     """The ids of the oldest PENDING MOs, locked for this transaction; rows another drain
     holds are skipped (PostgreSQL), not waited for. Ids only: claiming must not read a row
     that cannot be read (a poison row), or no batch could ever start."""
-    query = select(InboundMessage.id).where(InboundMessage.status == INBOUND_PENDING)
+    query = select(InboundMessage.id).where(InboundMessage.status == InboundStatus.PENDING)
     if skip:
         query = query.where(InboundMessage.id.not_in(skip))
     query = query.order_by(InboundMessage.id).limit(limit).with_for_update(skip_locked=True)
@@ -166,7 +166,7 @@ def _one_by_one(rt: Runtime, ids: list[int], skip: set[int], result: DrainResult
     for inbound_id in ids:
         with batch_lock(rt.engine), correlation(mo_correlation(inbound_id)):
             outcome = quarantine.run_guarded(
-                rt, quarantine.MO, inbound_id, lambda i=inbound_id: conversation.process_inbound(rt, i)
+                rt, QuarantineKind.MO, inbound_id, lambda i=inbound_id: conversation.process_inbound(rt, i)
             )
         if outcome is quarantine.SET_ASIDE:
             skip.add(inbound_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import StrEnum
 
 from redis.exceptions import RedisError
 
@@ -18,14 +19,20 @@ from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.flood")
 
-OK, WARN, SILENT = "OK", "WARN", "SILENT"
+
+class FloodVerdict(StrEnum):
+    """What to do with a number's text: answer it (OK), warn once (WARN), stay quiet (SILENT)."""
+
+    OK = "OK"
+    WARN = "WARN"
+    SILENT = "SILENT"
 
 
 def flood_verdict(count_in_window: int, limit: int) -> str:
     """What to do with a number's n-th text in the window: answer it, warn once, or stay quiet."""
     if count_in_window <= limit:
-        return OK
-    return WARN if count_in_window == limit + 1 else SILENT
+        return FloodVerdict.OK
+    return FloodVerdict.WARN if count_in_window == limit + 1 else FloodVerdict.SILENT
 
 
 # (number, what counts: an MO id or a USSD key, when), e.g. ("+62812...", 41, received_at)
@@ -59,10 +66,10 @@ def check_floods(rt: Runtime, texts: list[Text]) -> list[str]:
     try:
         counts = texts_in_window(rt, texts)
     except RedisError:
-        return [OK] * len(texts)
+        return [FloodVerdict.OK] * len(texts)
     verdicts = [flood_verdict(count, rt.settings.flood_limit) for count in counts]
     for (msisdn, _, _), count, verdict in zip(texts, counts, verdicts, strict=True):
-        if verdict != OK:
+        if verdict != FloodVerdict.OK:
             log.warning(
                 "flood from %s: text %d in %ss -> %s",
                 mask_msisdn(msisdn),

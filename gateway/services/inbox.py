@@ -16,6 +16,7 @@ from gateway.gsm7 import clean_text, drop_controls
 from gateway.logconfig import correlation, mo_correlation
 from gateway.models import InboundMessage
 from gateway.msisdn import mask_msisdn, normalise_msisdn
+from gateway.outcomes import PartOutcome
 from gateway.runtime import Runtime
 from gateway.services import multipart
 
@@ -62,7 +63,7 @@ def accept_inbound(rt: Runtime, aggregator: str, messages: list[InboundSMS]) -> 
     for sms in valid:
         if sms.part is not None:
             stored = multipart.store_part(rt, aggregator, sms)
-            if stored.outcome == multipart.DUPLICATE:
+            if stored.outcome == PartOutcome.DUPLICATE:
                 repeats += 1
             else:
                 stored_parts += 1

@@ -38,16 +38,16 @@ from gateway.aggregators.base import InboundSMS
 from gateway.gsm7 import clean_text
 from gateway.metrics import MO_ASSEMBLED, MO_PARTS
 from gateway.models import (
-    MULTIPART_COMPLETE,
-    MULTIPART_INCOMPLETE,
-    MULTIPART_OPEN,
     InboundMessage,
     MessagePartRow,
     MultipartMessage,
+    MultipartStatus,
+    QuarantineKind,
     as_utc,
     utcnow,
 )
 from gateway.msisdn import mask_msisdn
+from gateway.outcomes import PartOutcome
 from gateway.runtime import Runtime
 from gateway.services import quarantine
 from gateway.services.quarantine import safe_reason
@@ -64,8 +64,6 @@ BATCH = 500
 # seconds; more long messages than the flood limit (10 in 60 s) open at once within TIMEOUT is
 # a flood, whose texts are filed early rather than held.
 MAX_OPEN_PER_SENDER = 10
-# What storing a part did (also the `outcome` label of gateway_mo_parts).
-STORED, DUPLICATE, LATE = "stored", "duplicate", "late"
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def store_part(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime | No
         outcome,
         message_id,
     )
-    inbound_id = _close_if_complete(rt, message_id, now) if outcome == STORED else None
+    inbound_id = _close_if_complete(rt, message_id, now) if outcome == PartOutcome.STORED else None
     return PartStored(outcome, message_id, inbound_id)
 
 
@@ -115,7 +113,7 @@ def close_due(rt: Runtime, now: datetime | None = None) -> list[int]:
             s.scalars(
                 select(MultipartMessage.id)
                 .where(
-                    MultipartMessage.status == MULTIPART_OPEN,
+                    MultipartMessage.status == MultipartStatus.OPEN,
                     or_(MultipartMessage.opened_at <= now - TIMEOUT, present >= MultipartMessage.total),
                 )
                 .order_by(MultipartMessage.id)
@@ -125,7 +123,7 @@ def close_due(rt: Runtime, now: datetime | None = None) -> list[int]:
     made = []
     for message_id in due:
         inbound_id = quarantine.run_guarded(
-            rt, quarantine.PARTS, message_id, lambda m=message_id: close(rt, m, now)
+            rt, QuarantineKind.PARTS, message_id, lambda m=message_id: close(rt, m, now)
         )
         if isinstance(inbound_id, int):
             made.append(inbound_id)
@@ -142,8 +140,8 @@ def close(rt: Runtime, message_id: int, now: datetime | None = None, early: bool
     with rt.transaction() as s:
         won = s.execute(
             update(MultipartMessage)
-            .where(MultipartMessage.id == message_id, MultipartMessage.status == MULTIPART_OPEN)
-            .values(status=MULTIPART_INCOMPLETE, open_key=None, closed_at=now)
+            .where(MultipartMessage.id == message_id, MultipartMessage.status == MultipartStatus.OPEN)
+            .values(status=MultipartStatus.INCOMPLETE, open_key=None, closed_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not won:
@@ -164,7 +162,7 @@ def close(rt: Runtime, message_id: int, now: datetime | None = None, early: bool
         s.flush()
         complete = len(parts) == message.total
         message.inbound_id = inbound.id
-        message.status = MULTIPART_COMPLETE if complete else MULTIPART_INCOMPLETE
+        message.status = MultipartStatus.COMPLETE if complete else MultipartStatus.INCOMPLETE
         aggregator, msisdn, total, inbound_id = message.aggregator, message.msisdn, message.total, inbound.id
     MO_ASSEMBLED.labels(aggregator, "complete" if complete else "early" if early else "incomplete").inc()
     log.info(
@@ -199,7 +197,7 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
                 )
             ).first()
             if found is not None and not _abandoned(found, now):
-                return found.id, found.status == MULTIPART_OPEN
+                return found.id, found.status == MultipartStatus.OPEN
             if found is not None:  # quarantined (and maybe dropped) long ago: free its key
                 _release_key(rt, found.id)
                 continue
@@ -216,14 +214,14 @@ def _message_for(rt: Runtime, aggregator: str, sms: InboundSMS, now: datetime) -
 def _abandoned(found, now: datetime) -> bool:
     """A message set aside by the quarantine (it keeps its key) that opened longer ago than
     STRAGGLER_WINDOW: no part of it can still come, and the key may start a new message."""
-    return found.status != MULTIPART_OPEN and as_utc(found.opened_at) < now - STRAGGLER_WINDOW
+    return found.status != MultipartStatus.OPEN and as_utc(found.opened_at) < now - STRAGGLER_WINDOW
 
 
 def _release_key(rt: Runtime, message_id: int) -> None:
     with rt.transaction() as s:
         s.execute(
             update(MultipartMessage)
-            .where(MultipartMessage.id == message_id, MultipartMessage.status != MULTIPART_OPEN)
+            .where(MultipartMessage.id == message_id, MultipartMessage.status != MultipartStatus.OPEN)
             .values(open_key=None)
             .execution_options(synchronize_session=False)
         )
@@ -259,7 +257,7 @@ def _make_room(rt: Runtime, aggregator: str, sender: str, now: datetime) -> None
     open_of_sender = (
         (MultipartMessage.aggregator == aggregator)
         & (MultipartMessage.msisdn == sender)
-        & (MultipartMessage.status == MULTIPART_OPEN)
+        & (MultipartMessage.status == MultipartStatus.OPEN)
     )
     try:
         with rt.sessions() as s:
@@ -294,7 +292,7 @@ def _open(rt: Runtime, aggregator: str, sms: InboundSMS, key: str, now: datetime
                 to=sms.to,
                 ref=sms.part.ref,
                 total=sms.part.total,
-                status=MULTIPART_OPEN,
+                status=MultipartStatus.OPEN,
                 open_key=key,
                 opened_at=now,
             )
@@ -323,11 +321,11 @@ def _insert_part(
                     late=late,
                 )
             )
-        return LATE if late else STORED
+        return PartOutcome.LATE if late else PartOutcome.STORED
     except IntegrityError:
         if not _part_exists(rt, aggregator, sms, message_id):
             raise
-        return DUPLICATE
+        return PartOutcome.DUPLICATE
 
 
 def _part_exists(rt: Runtime, aggregator: str, sms: InboundSMS, message_id: int) -> bool:

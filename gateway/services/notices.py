@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from gateway import clock
 from gateway.gsm7 import clean_text, segments, to_gsm7
 from gateway.logconfig import correlation, mt_correlation
-from gateway.models import REPORT_STATUS_LABELS, OutboundMessage, Report, as_utc, utcnow
+from gateway.models import (
+    REPORT_STATUS_LABELS,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    Report,
+    as_utc,
+    utcnow,
+)
 from gateway.runtime import Runtime
 from gateway.services.outbox import queue_message
 
@@ -102,7 +110,7 @@ def queue_notice(
     caller enqueues it after commit with `enqueue_delay(rt, out)`. To a reporter who opted
     out the row is SUPPRESSED (queue_message), and a send job for it does nothing."""
     later = send_time(rt, now or utcnow())
-    fields = {"kind": "NOTICE", "report_id": report.id}
+    fields = {"kind": OutboundKind.NOTICE, "report_id": report.id}
     if later is not None:
         fields["next_attempt_at"] = later.astimezone(UTC)  # stored as UTC on every backend
     return queue_message(s, rt, dedupe_key, report.msisdn, text, **fields)
@@ -117,7 +125,7 @@ def log_queued(out: OutboundMessage, why: str) -> None:
     """A notice's first lifecycle line, under its own correlation id (`mt-<id>`), which its
     send and delivery report lines carry too. `why`: ids and names only, never texts."""
     with correlation(mt_correlation(out.id, out.inbound_id)):
-        if out.status == "SUPPRESSED":
+        if out.status == OutboundStatus.SUPPRESSED:
             log.info("notice stored as MT %d (%s), SUPPRESSED: the reporter opted out", out.id, why)
         else:
             log.info("notice queued as MT %d (%s), due in %.0fs", out.id, why, enqueue_delay(out))

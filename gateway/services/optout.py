@@ -16,12 +16,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.models import OptOut, OutboundMessage, utcnow
+from gateway.models import Channel, OptOut, OutboundKind, OutboundMessage, OutboundStatus, utcnow
 from gateway.msisdn import mask_msisdn
 
 log = logging.getLogger("gateway.optout")
 
-SUPPRESSED = "SUPPRESSED"
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
@@ -30,7 +29,7 @@ def is_opted_out(s: Session, msisdn: str) -> bool:
     return s.scalar(select(OptOut.msisdn).where(OptOut.msisdn == msisdn)) is not None
 
 
-def opt_out(s: Session, msisdn: str, inbound_id: int | None = None, channel: str = "SMS") -> int:
+def opt_out(s: Session, msisdn: str, inbound_id: int | None = None, channel: str = Channel.SMS) -> int:
     """Record the opt-out (once: a repeat, or two workers at once, keeps the first) and
     suppress the notices still waiting to be sent to the number; return how many."""
     insert = _INSERTS[s.get_bind().dialect.name]
@@ -43,10 +42,10 @@ def opt_out(s: Session, msisdn: str, inbound_id: int | None = None, channel: str
         update(OutboundMessage)
         .where(
             OutboundMessage.msisdn == msisdn,
-            OutboundMessage.kind == "NOTICE",
-            OutboundMessage.status == "QUEUED",
+            OutboundMessage.kind == OutboundKind.NOTICE,
+            OutboundMessage.status == OutboundStatus.QUEUED,
         )
-        .values(status=SUPPRESSED, updated_at=utcnow())
+        .values(status=OutboundStatus.SUPPRESSED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     log.info(

@@ -21,8 +21,19 @@ from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import encoding, segments
 from gateway.logconfig import correlation, mt_correlation
 from gateway.metrics import SEND_LATENCY, count_send
-from gateway.models import OUTBOUND_ORDER, TERMINAL_RANK, DeliveryReport, OutboundMessage, as_utc, utcnow
+from gateway.models import (
+    OUTBOUND_ORDER,
+    TERMINAL_RANK,
+    DeliveryReport,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+    QuarantineKind,
+    as_utc,
+    utcnow,
+)
 from gateway.msisdn import mask_msisdn
+from gateway.outcomes import SendOutcome
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import optout, quarantine
@@ -64,8 +75,8 @@ def queue_message(
         existing = s.scalar(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return existing
-    if fields.get("kind") == "NOTICE" and optout.is_opted_out(s, msisdn):
-        fields["status"] = optout.SUPPRESSED
+    if fields.get("kind") == OutboundKind.NOTICE and optout.is_opted_out(s, msisdn):
+        fields["status"] = OutboundStatus.SUPPRESSED
         log.info("notice to %s stored SUPPRESSED: the number opted out", mask_msisdn(msisdn))
     out = OutboundMessage(
         dedupe_key=dedupe_key,
@@ -116,11 +127,11 @@ def send_batch(
     size = 2 * rt.settings.send_concurrency
     for start in range(0, len(outbound_ids), size):
         chunk = outbound_ids[start : start + size]
-        if {"retry", "handed-off"} & set(outcomes.values()) or out_of_time():
-            outcomes.update(dict.fromkeys(chunk, "handed-off"))
+        if {SendOutcome.RETRY, SendOutcome.HANDED_OFF} & set(outcomes.values()) or out_of_time():
+            outcomes.update(dict.fromkeys(chunk, SendOutcome.HANDED_OFF))
         else:
             retries += _send_chunk_guarded(rt, chunk, out_of_time, outcomes)
-    enqueue_sends(rt, [oid for oid, outcome in outcomes.items() if outcome == "handed-off"])
+    enqueue_sends(rt, [oid for oid, outcome in outcomes.items() if outcome == SendOutcome.HANDED_OFF])
     for oid, delay in retries:
         enqueue_sends(rt, [oid], delay=delay)
     return outcomes
@@ -134,7 +145,7 @@ def notice_ids(rt: Runtime, outbound_ids: list[int]) -> list[int]:
         return list(
             s.scalars(
                 select(OutboundMessage.id).where(
-                    OutboundMessage.id.in_(outbound_ids), OutboundMessage.kind == "NOTICE"
+                    OutboundMessage.id.in_(outbound_ids), OutboundMessage.kind == OutboundKind.NOTICE
                 )
             )
         )
@@ -165,12 +176,12 @@ def _send_chunk_guarded(
     retries: list[tuple[int, float]] = []
     for oid in outbound_ids:
         done = quarantine.run_guarded(
-            rt, quarantine.MT, oid, lambda i=oid: _send_chunk(rt, [i], out_of_time, outcomes)
+            rt, QuarantineKind.MT, oid, lambda i=oid: _send_chunk(rt, [i], out_of_time, outcomes)
         )
         if done is quarantine.SET_ASIDE:
-            outcomes[oid] = "quarantined"
+            outcomes[oid] = SendOutcome.QUARANTINED
             # The row could not even be claimed, so its aggregator is not known here.
-            count_send("unknown", "quarantined", 0)
+            count_send("unknown", SendOutcome.QUARANTINED, 0)
         else:
             retries += done
     return retries
@@ -180,7 +191,7 @@ def _send_chunk(
     rt: Runtime, outbound_ids: list[int], out_of_time: Callable[[], bool], outcomes: dict[int, str]
 ) -> list[tuple[int, float]]:
     """Claim, submit and record one chunk; note each outcome; the retries to schedule."""
-    outcomes.update(dict.fromkeys(outbound_ids, "skipped"))
+    outcomes.update(dict.fromkeys(outbound_ids, SendOutcome.SKIPPED))
     claimed = _claim(rt, outbound_ids, outcomes)
     if not claimed:
         return []
@@ -246,12 +257,12 @@ def _record_each(
     retries: list[tuple[int, float]] = []
     for pair in results:
         done = quarantine.run_guarded(
-            rt, quarantine.MT, pair[0].id, lambda p=pair: _record_sends(rt, [p], outcomes)
+            rt, QuarantineKind.MT, pair[0].id, lambda p=pair: _record_sends(rt, [p], outcomes)
         )
         if done is quarantine.SET_ASIDE:
             _keep_accepted(rt, pair)
-            outcomes[pair[0].id] = "quarantined"
-            count_send(pair[0].name, "quarantined", pair[0].attempt)
+            outcomes[pair[0].id] = SendOutcome.QUARANTINED
+            count_send(pair[0].name, SendOutcome.QUARANTINED, pair[0].attempt)
         else:
             retries += done
     return retries
@@ -271,8 +282,8 @@ def _keep_accepted(rt: Runtime, pair: tuple[_Claimed, str | Exception | None]) -
         with rt.transaction() as s:
             s.execute(
                 sql_update(OutboundMessage)
-                .where(OutboundMessage.id == c.id, OutboundMessage.status == "QUARANTINED")
-                .values(status="ACCEPTED", accepted_at=utcnow())
+                .where(OutboundMessage.id == c.id, OutboundMessage.status == OutboundStatus.QUARANTINED)
+                .values(status=OutboundStatus.ACCEPTED, accepted_at=utcnow())
             )
     except Exception as exc:
         if quarantine.is_outage(rt, exc):
@@ -304,16 +315,16 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
             .with_for_update()
         )
         for out in rows:
-            if out.status != "QUEUED":
+            if out.status != OutboundStatus.QUEUED:
                 continue
             if as_utc(out.next_attempt_at) > soon:
-                outcomes[out.id] = "not-due"
+                outcomes[out.id] = SendOutcome.NOT_DUE
                 continue
             if _crash_looping(s, out, rt):
-                outcomes[out.id] = "quarantined"
+                outcomes[out.id] = SendOutcome.QUARANTINED
                 set_aside.append(out.aggregator if rt.sender.knows(out.aggregator) else "unknown")
                 continue
-            out.status, out.attempts = "SENDING", out.attempts + 1
+            out.status, out.attempts = OutboundStatus.SENDING, out.attempts + 1
             sms = OutboundSMS(gateway_id=out.id, to=out.msisdn, sender=out.sender, text=out.text)
             cid = mt_correlation(out.id, out.inbound_id)
             claimed.append(
@@ -324,11 +335,11 @@ def _claim(rt: Runtime, outbound_ids: list[int], outcomes: dict[int, str]) -> li
                     REGISTRY.get(out.aggregator),
                     sms,
                     cid,
-                    out.kind == "NOTICE",
+                    out.kind == OutboundKind.NOTICE,
                 )
             )
     for name in set_aside:  # counted once committed
-        count_send(name, "quarantined", 0)
+        count_send(name, SendOutcome.QUARANTINED, 0)
     return claimed
 
 
@@ -338,9 +349,9 @@ def _crash_looping(s: Session, out: OutboundMessage, rt: Runtime) -> bool:
     and the sweeper put it back: it would kill worker after worker, and might reach the
     citizen each time), or one for an aggregator this process's sender does not know."""
     if not rt.sender.knows(out.aggregator):
-        return quarantine.set_aside_now(s, quarantine.MT, out.id, LookupError("unknown aggregator"))
+        return quarantine.set_aside_now(s, QuarantineKind.MT, out.id, LookupError("unknown aggregator"))
     if out.attempts >= rt.settings.send_max_attempts:
-        return quarantine.set_aside_now(s, quarantine.MT, out.id, RuntimeError("attempts never answered"))
+        return quarantine.set_aside_now(s, QuarantineKind.MT, out.id, RuntimeError("attempts never answered"))
     return False
 
 
@@ -386,22 +397,22 @@ def _record_send(
 ) -> tuple[bool, float | None]:
     """Store one answer on its (locked) row and note its outcome; (accepted, retry delay)."""
     if result is None:
-        if out.status == "SENDING":
-            out.status, out.attempts = "QUEUED", out.attempts - 1
-        outcomes[c.id] = "handed-off"
+        if out.status == OutboundStatus.SENDING:
+            out.status, out.attempts = OutboundStatus.QUEUED, out.attempts - 1
+        outcomes[c.id] = SendOutcome.HANDED_OFF
         return False, None
     if isinstance(result, Exception):
         if isinstance(result, SendError):
             retry, delay = _note_failure(out, c.attempt, result, settings)
-            outcomes[c.id] = "retry" if retry else "failed"
+            outcomes[c.id] = SendOutcome.RETRY if retry else SendOutcome.FAILED
         else:
             retry, delay = _note_poison(s, out, c.attempt, result, settings)
-            outcomes[c.id] = "retry" if retry else "quarantined"
+            outcomes[c.id] = SendOutcome.RETRY if retry else SendOutcome.QUARANTINED
         return False, delay if retry else None
     out.external_id = _storable_ref(result, c.id)
     out.accepted_at, out.last_error = utcnow(), None
-    out.status = next_status(out.status, "ACCEPTED")
-    outcomes[c.id] = "accepted"
+    out.status = next_status(out.status, OutboundStatus.ACCEPTED)
+    outcomes[c.id] = SendOutcome.ACCEPTED
     log.info("MT %d sent to %s: accepted by %s", c.id, mask_msisdn(c.sms.to), c.name)
     return True, None
 
@@ -425,11 +436,11 @@ def _note_poison(
 ) -> tuple[bool, float]:
     """A send that failed inside the gateway (not the aggregator's answer): count it towards
     quarantine; until then, retry after the usual backoff. (whether to retry, delay)"""
-    if quarantine.note_failure(s, quarantine.MT, out.id, exc):
+    if quarantine.note_failure(s, QuarantineKind.MT, out.id, exc):
         out.last_error = f"quarantined: {quarantine.safe_reason(exc)}"[:255]
         return False, 0.0
     delay = backoff_delay(attempt, settings.send_backoff_base, settings.send_backoff_max)
-    out.status, out.next_attempt_at = "QUEUED", utcnow() + timedelta(seconds=delay)
+    out.status, out.next_attempt_at = OutboundStatus.QUEUED, utcnow() + timedelta(seconds=delay)
     return True, delay
 
 
@@ -438,8 +449,8 @@ def _note_failure(out: OutboundMessage, attempt: int, exc: SendError, settings) 
     retry = exc.retryable and attempt < settings.send_max_attempts
     delay = backoff_delay(attempt, settings.send_backoff_base, settings.send_backoff_max, exc.retry_after)
     out.last_error = exc.reason[:255]
-    if out.status == "SENDING":
-        out.status = "QUEUED" if retry else "FAILED"
+    if out.status == OutboundStatus.SENDING:
+        out.status = OutboundStatus.QUEUED if retry else OutboundStatus.FAILED
     out.next_attempt_at = utcnow() + timedelta(seconds=delay)
     if retry:
         log.warning("MT %d attempt %d failed (%s); retry in %.0fs", out.id, attempt, exc.reason, delay)
@@ -472,7 +483,7 @@ def apply_status_updates(rt: Runtime, aggregator: str, updates: list[StatusUpdat
         s.flush()
         ids = [dlr.id for dlr in stored]
     outcomes = [
-        quarantine.run_guarded(rt, quarantine.DLR, i, lambda i=i: apply_stored_dlr(rt, i)) for i in ids
+        quarantine.run_guarded(rt, QuarantineKind.DLR, i, lambda i=i: apply_stored_dlr(rt, i)) for i in ids
     ]
     return sum(1 for applied in outcomes if applied is True)
 
@@ -528,13 +539,13 @@ def _find_outbound(s: Session, aggregator: str, update: StatusUpdate) -> Outboun
 def _apply(out: OutboundMessage, dlr: DeliveryReport) -> None:
     before = out.status
     out.status = next_status(out.status, dlr.status)
-    if out.status == "DELIVERED" and out.delivered_at is None:
+    if out.status == OutboundStatus.DELIVERED and out.delivered_at is None:
         out.delivered_at = utcnow()
     dlr.outbound_id, dlr.applied = out.id, True
     with correlation(mt_correlation(out.id, out.inbound_id)):
         if out.status == before:
             log.info("MT %d stays %s: DLR %s from %s", out.id, before, dlr.status, dlr.aggregator)
-        elif out.status == "DELIVERED":
+        elif out.status == OutboundStatus.DELIVERED:
             log.info("MT %d delivered: DLR from %s", out.id, dlr.aggregator)
         else:
             log.info("MT %d now %s: DLR from %s", out.id, out.status, dlr.aggregator)
@@ -557,7 +568,7 @@ def _apply_waiting_reports(s: Session, accepted: list[OutboundMessage]) -> None:
     )
     # A DLR set aside as poison stays aside (ids first: its row may be what cannot be read).
     waiting_ids -= (
-        {int(ref) for ref in quarantine.set_aside_refs(s, quarantine.DLR)} if waiting_ids else set()
+        {int(ref) for ref in quarantine.set_aside_refs(s, QuarantineKind.DLR)} if waiting_ids else set()
     )
     if not waiting_ids:
         return
@@ -577,8 +588,8 @@ def requeue_failed(rt: Runtime, outbound_id: int) -> bool | None:
         out = s.get(OutboundMessage, outbound_id, with_for_update=True)
         if out is None:
             return None
-        if out.status != "FAILED":
+        if out.status != OutboundStatus.FAILED:
             return False
-        out.status, out.attempts, out.next_attempt_at = "QUEUED", 0, utcnow()
+        out.status, out.attempts, out.next_attempt_at = OutboundStatus.QUEUED, 0, utcnow()
     enqueue_sends(rt, [outbound_id])
     return True

@@ -29,26 +29,29 @@ from sqlalchemy.orm import Session
 
 from gateway.dberrors import describe_db_error
 from gateway.models import (
-    INBOUND_PENDING,
-    MULTIPART_OPEN,
     InboundMessage,
+    InboundStatus,
     MultipartMessage,
+    MultipartStatus,
     OutboundMessage,
+    OutboundStatus,
     QuarantinedWork,
+    QuarantineKind,
+    QuarantineState,
     WebhookDelivery,
+    WebhookStatus,
     utcnow,
+    values,
 )
+from gateway.queueing import JobPath
 from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.quarantine")
 
 MAX_TRIES = 3
-# Kinds of work, as stored in quarantined_work.kind.
-# PARTS: a long MO whose parts could not be made into one (gateway.services.multipart).
-MO, MT, DLR, WEBHOOK, USSD, SLA, PARTS = "MO", "MT", "DLR", "WEBHOOK", "USSD", "SLA", "PARTS"
-KINDS = (MO, MT, DLR, WEBHOOK, USSD, SLA, PARTS)
-FAILING, QUARANTINED, DROPPED = "FAILING", "QUARANTINED", "DROPPED"
-STATES = (FAILING, QUARANTINED, DROPPED)
+# Kinds of work and entry states, as stored in quarantined_work (enums in gateway.models).
+KINDS = values(QuarantineKind)
+STATES = values(QuarantineState)
 # Errors that always mean a dependency is down or busy, not that this piece of work is bad.
 _ALWAYS_OUTAGES = (RedisError, DisconnectionError, InterfaceError, PoolTimeout)
 # Lock conflicts and serialization failures (PostgreSQL SQLSTATE; SQLite's busy/locked): the
@@ -66,7 +69,7 @@ class Quarantined:
     """What `run_guarded` returns when the work was set aside instead of done."""
 
     def __repr__(self) -> str:
-        return "QUARANTINED"
+        return QuarantineState.QUARANTINED.value
 
 
 SET_ASIDE = Quarantined()
@@ -91,15 +94,17 @@ def note_failure(s: Session, kind: str, ref: str | int, exc: BaseException, at_o
     )
     now = utcnow()
     if row is None:
-        row = QuarantinedWork(kind=kind, ref=ref, failures=0, first_failed_at=now, state=FAILING)
+        row = QuarantinedWork(
+            kind=kind, ref=ref, failures=0, first_failed_at=now, state=QuarantineState.FAILING
+        )
         s.add(row)
     row.failures += 1
     row.error_type, row.reason, row.last_failed_at = type(exc).__name__[:64], safe_reason(exc)[:200], now
-    if row.state == FAILING and row.failures < MAX_TRIES and not at_once:
+    if row.state == QuarantineState.FAILING and row.failures < MAX_TRIES and not at_once:
         log.warning("%s %s failed (%s), try %d of %d", kind, ref, row.reason, row.failures, MAX_TRIES)
         return False
-    if row.state == FAILING:
-        row.state, row.quarantined_at = QUARANTINED, now
+    if row.state == QuarantineState.FAILING:
+        row.state, row.quarantined_at = QuarantineState.QUARANTINED, now
         log.error("%s %s QUARANTINED after %d failure(s) (%s)", kind, ref, row.failures, row.reason)
     _set_aside(s, kind, ref)
     return True
@@ -185,7 +190,7 @@ def forget_failures(rt: Runtime, kind: str, ref: str | int) -> None:
             delete(QuarantinedWork).where(
                 QuarantinedWork.kind == kind,
                 QuarantinedWork.ref == str(ref),
-                QuarantinedWork.state == FAILING,
+                QuarantinedWork.state == QuarantineState.FAILING,
             )
         )
 
@@ -196,14 +201,15 @@ def is_set_aside(rt: Runtime, kind: str, ref: str | int) -> bool:
         state = s.scalar(
             select(QuarantinedWork.state).where(QuarantinedWork.kind == kind, QuarantinedWork.ref == str(ref))
         )
-    return state in (QUARANTINED, DROPPED)
+    return state in (QuarantineState.QUARANTINED, QuarantineState.DROPPED)
 
 
 def set_aside_refs(s: Session, kind: str) -> set[str]:
     """The refs of this kind's quarantined or dropped work (for periodic jobs to skip)."""
     rows = s.scalars(
         select(QuarantinedWork.ref).where(
-            QuarantinedWork.kind == kind, QuarantinedWork.state.in_((QUARANTINED, DROPPED))
+            QuarantinedWork.kind == kind,
+            QuarantinedWork.state.in_((QuarantineState.QUARANTINED, QuarantineState.DROPPED)),
         )
     )
     return set(rows)
@@ -223,17 +229,32 @@ class _OwnRow:
     model: type
     live: tuple[str, ...]
     resumed: str
+    quarantined: str  # the row's own QUARANTINED status
     fresh: Callable[[], dict]
 
 
 _OWN_ROWS = {
-    MO: _OwnRow(InboundMessage, (INBOUND_PENDING,), INBOUND_PENDING, dict),
-    MT: _OwnRow(
-        OutboundMessage, ("QUEUED", "SENDING"), "QUEUED", lambda: {"attempts": 0, "next_attempt_at": utcnow()}
+    QuarantineKind.MO: _OwnRow(
+        InboundMessage, (InboundStatus.PENDING,), InboundStatus.PENDING, InboundStatus.QUARANTINED, dict
     ),
-    WEBHOOK: _OwnRow(WebhookDelivery, ("PENDING",), "PENDING", lambda: {"next_attempt_at": utcnow()}),
+    QuarantineKind.MT: _OwnRow(
+        OutboundMessage,
+        (OutboundStatus.QUEUED, OutboundStatus.SENDING),
+        OutboundStatus.QUEUED,
+        OutboundStatus.QUARANTINED,
+        lambda: {"attempts": 0, "next_attempt_at": utcnow()},
+    ),
+    QuarantineKind.WEBHOOK: _OwnRow(
+        WebhookDelivery,
+        (WebhookStatus.PENDING,),
+        WebhookStatus.PENDING,
+        WebhookStatus.QUARANTINED,
+        lambda: {"next_attempt_at": utcnow()},
+    ),
     # Put back OPEN, it is past its timeout: the next sweep closes it.
-    PARTS: _OwnRow(MultipartMessage, (MULTIPART_OPEN,), MULTIPART_OPEN, dict),
+    QuarantineKind.PARTS: _OwnRow(
+        MultipartMessage, (MultipartStatus.OPEN,), MultipartStatus.OPEN, MultipartStatus.QUARANTINED, dict
+    ),
 }
 
 
@@ -243,7 +264,7 @@ def _set_aside(s: Session, kind: str, ref: str) -> None:
         s.execute(
             update(own.model)
             .where(own.model.id == int(ref), own.model.status.in_(own.live))
-            .values(status=QUARANTINED)
+            .values(status=own.quarantined)
         )
 
 
@@ -252,7 +273,7 @@ def _put_back(s: Session, kind: str, ref: str) -> None:
     if own is not None:
         s.execute(
             update(own.model)
-            .where(own.model.id == int(ref), own.model.status == QUARANTINED)
+            .where(own.model.id == int(ref), own.model.status == own.quarantined)
             .values(status=own.resumed, **own.fresh())
         )
 
@@ -294,7 +315,9 @@ class Entry:
         )
 
 
-def list_entries(rt: Runtime, state: str | None = QUARANTINED, kind: str | None = None, limit: int = 100):
+def list_entries(
+    rt: Runtime, state: str | None = QuarantineState.QUARANTINED, kind: str | None = None, limit: int = 100
+):
     """Entries in a state (None: every state), newest first."""
     query = select(QuarantinedWork).order_by(QuarantinedWork.id.desc()).limit(limit)
     if state is not None:
@@ -316,7 +339,7 @@ def count_quarantined_in(s: Session) -> dict[str, int]:
     return dict(
         s.execute(
             select(QuarantinedWork.kind, func.count())
-            .where(QuarantinedWork.state == QUARANTINED)
+            .where(QuarantinedWork.state == QuarantineState.QUARANTINED)
             .group_by(QuarantinedWork.kind)
         ).all()
     )
@@ -327,9 +350,9 @@ def drop(rt: Runtime, entry_id: int) -> Entry | None:
     is no such quarantined entry."""
     with rt.transaction() as s:
         row = s.get(QuarantinedWork, entry_id, with_for_update=True)
-        if row is None or row.state != QUARANTINED:
+        if row is None or row.state != QuarantineState.QUARANTINED:
             return None
-        row.state = DROPPED
+        row.state = QuarantineState.DROPPED
         log.warning("%s %s dropped from quarantine by an admin", row.kind, row.ref)
         return Entry.of(row)
 
@@ -339,7 +362,7 @@ def retry(rt: Runtime, entry_id: int) -> Entry | None:
     the entry removed, the job enqueued. None if there is no such quarantined entry."""
     with rt.transaction() as s:
         row = s.get(QuarantinedWork, entry_id, with_for_update=True)
-        if row is None or row.state != QUARANTINED:
+        if row is None or row.state != QuarantineState.QUARANTINED:
             return None
         entry = Entry.of(row)
         _put_back(s, row.kind, row.ref)
@@ -359,7 +382,7 @@ def _restore(rt: Runtime, entry: Entry) -> None:
             QuarantinedWork(
                 kind=entry.kind,
                 ref=entry.ref,
-                state=QUARANTINED,
+                state=QuarantineState.QUARANTINED,
                 failures=entry.failures,
                 error_type=entry.error_type,
                 reason=entry.reason,
@@ -382,7 +405,7 @@ def _enqueue_send(rt: Runtime, ref: str) -> None:
 
 
 def _enqueue_dlr(rt: Runtime, ref: str) -> None:
-    rt.queue.enqueue("workers.jobs.apply_delivery_report", int(ref))
+    rt.queue.enqueue(JobPath.APPLY_DELIVERY_REPORT.value, int(ref))
 
 
 def _enqueue_webhooks(rt: Runtime, _ref: str) -> None:
@@ -393,11 +416,11 @@ def _enqueue_webhooks(rt: Runtime, _ref: str) -> None:
 
 def _enqueue_ussd(rt: Runtime, ref: str) -> None:
     fmt_name, _, session_id = ref.partition(":")
-    rt.queue.enqueue("workers.jobs.ussd_draft_check", fmt_name, session_id)
+    rt.queue.enqueue(JobPath.USSD_DRAFT_CHECK.value, fmt_name, session_id)
 
 
 def _enqueue_sweep(rt: Runtime, _ref: str) -> None:
-    rt.queue.enqueue("workers.jobs.sweep")  # the sweeper closes OPEN long MOs past their timeout
+    rt.queue.enqueue(JobPath.SWEEP.value)  # the sweeper closes OPEN long MOs past their timeout
 
 
 def _next_clock_run(_rt: Runtime, _ref: str) -> None:
@@ -405,11 +428,11 @@ def _next_clock_run(_rt: Runtime, _ref: str) -> None:
 
 
 _ENQUEUE: dict[str, Callable[[Runtime, str], None]] = {
-    MO: _enqueue_drain,
-    MT: _enqueue_send,
-    DLR: _enqueue_dlr,
-    WEBHOOK: _enqueue_webhooks,
-    USSD: _enqueue_ussd,
-    SLA: _next_clock_run,
-    PARTS: _enqueue_sweep,
+    QuarantineKind.MO: _enqueue_drain,
+    QuarantineKind.MT: _enqueue_send,
+    QuarantineKind.DLR: _enqueue_dlr,
+    QuarantineKind.WEBHOOK: _enqueue_webhooks,
+    QuarantineKind.USSD: _enqueue_ussd,
+    QuarantineKind.SLA: _next_clock_run,
+    QuarantineKind.PARTS: _enqueue_sweep,
 }

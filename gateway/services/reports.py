@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.models import Report, ReportEvent, utcnow
+from gateway.models import Channel, EventKind, Report, ReportEvent, ReportStatus, utcnow
 from gateway.parsers import new_tracking_number
 
 TRACKING_NO_ATTEMPTS = 5
@@ -21,7 +21,7 @@ def file_report(
     text: str,
     privacy: str,
     source_key: str,
-    channel: str = "SMS",
+    channel: str = Channel.SMS,
     inbound_id: int | None = None,
     fresh: bool = False,
 ) -> Report:
@@ -89,7 +89,7 @@ def _new_report(
         msisdn=msisdn,
         text=text,
         privacy=privacy,
-        status="RECEIVED",
+        status=ReportStatus.RECEIVED,
         channel=channel,
         source_key=source_key,
         source_inbound_id=inbound_id,
@@ -98,9 +98,9 @@ def _new_report(
     )
     report.events.append(
         ReportEvent(
-            kind="CREATED",
+            kind=EventKind.CREATED,
             text=text,
-            status="RECEIVED",
+            status=ReportStatus.RECEIVED,
             source_key=source_key,
             inbound_id=inbound_id,
             created_at=now,
@@ -125,7 +125,11 @@ def record_citizen_reply(
     if existing is not None:
         return existing
     event = ReportEvent(
-        report_id=report.id, kind="CITIZEN_REPLY", text=text, source_key=source_key, inbound_id=inbound_id
+        report_id=report.id,
+        kind=EventKind.CITIZEN_REPLY,
+        text=text,
+        source_key=source_key,
+        inbound_id=inbound_id,
     )
     s.add(event)
     s.flush()

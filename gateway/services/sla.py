@@ -10,13 +10,14 @@ import logging
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from config.settings import Settings
 from gateway import clock
-from gateway.models import Report, ReportEvent, as_utc, utcnow
+from gateway.models import EventKind, QuarantineKind, Report, ReportEvent, ReportStatus, as_utc, utcnow
 from gateway.queueing import enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import notices, quarantine
@@ -24,8 +25,8 @@ from gateway.services import notices, quarantine
 log = logging.getLogger("gateway.sla")
 
 # Statuses on which no clock runs: finished, or deliberately paused (POSTPONED).
-CLOSED_STATUSES = frozenset({"DONE", "OUT_OF_SCOPE", "ARCHIVED"})
-PAUSED_STATUSES = frozenset({"POSTPONED"})
+CLOSED_STATUSES = frozenset({ReportStatus.DONE, ReportStatus.OUT_OF_SCOPE, ReportStatus.ARCHIVED})
+PAUSED_STATUSES = frozenset({ReportStatus.POSTPONED})
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ class Rules:
             clock.parse_zone(s.timezone),
             clock.HolidayCalendar(extra=clock.parse_holidays(s.holidays)),
         )
+
+
+class Waiting(StrEnum):
+    """What a report waits for (`Deadline.waiting_for`, the admin API's `sla.waiting_for`)."""
+
+    VERIFICATION = "VERIFICATION"  # by the agency
+    FOLLOW_UP = "FOLLOW_UP"  # by the agency
+    CITIZEN_REPLY = "CITIZEN_REPLY"  # by the reporter: closed as DONE when it does not come
 
 
 @dataclass(frozen=True)
@@ -84,12 +93,12 @@ def deadline_for(
     if last_follow_up_at is not None:
         follow_up = as_utc(last_follow_up_at)
         if last_citizen_reply_at is None or as_utc(last_citizen_reply_at) < follow_up:
-            return Deadline("CITIZEN_REPLY", due(follow_up, rules.close_days))
+            return Deadline(Waiting.CITIZEN_REPLY, due(follow_up, rules.close_days))
         # The reporter answered: the agency owes the next follow-up.
-        return Deadline("FOLLOW_UP", due(last_citizen_reply_at, rules.follow_up_days))
-    if verified_at is not None or status != "RECEIVED":
-        return Deadline("FOLLOW_UP", due(verified_at or created_at, rules.follow_up_days))
-    return Deadline("VERIFICATION", due(created_at, rules.verify_days))
+        return Deadline(Waiting.FOLLOW_UP, due(last_citizen_reply_at, rules.follow_up_days))
+    if verified_at is not None or status != ReportStatus.RECEIVED:
+        return Deadline(Waiting.FOLLOW_UP, due(verified_at or created_at, rules.follow_up_days))
+    return Deadline(Waiting.VERIFICATION, due(created_at, rules.verify_days))
 
 
 def report_deadline(rules: Rules, report: Report) -> Deadline | None:
@@ -136,13 +145,13 @@ def run_clock(rt: Runtime, now: datetime | None = None) -> list[str]:
                 )
             )
         )
-        set_aside = quarantine.set_aside_refs(s, quarantine.SLA)
+        set_aside = quarantine.set_aside_refs(s, QuarantineKind.SLA)
     closed = []
     for report_id in candidates:
         if str(report_id) in set_aside:
             continue
         tracking_no = quarantine.run_guarded(
-            rt, quarantine.SLA, report_id, lambda i=report_id: _close_if_due(rt, rules, i, now)
+            rt, QuarantineKind.SLA, report_id, lambda i=report_id: _close_if_due(rt, rules, i, now)
         )
         if isinstance(tracking_no, str):
             closed.append(tracking_no)
@@ -155,13 +164,13 @@ def _close_if_due(rt: Runtime, rules: Rules, report_id: int, now: datetime) -> s
     with rt.transaction() as s:
         report = s.get(Report, report_id, with_for_update=True)
         c = report_deadline(rules, report) if report is not None else None
-        if c is None or c.waiting_for != "CITIZEN_REPLY" or not c.overdue(now):
+        if c is None or c.waiting_for != Waiting.CITIZEN_REPLY or not c.overdue(now):
             return None
-        report.status, report.closed_at = "DONE", now
+        report.status, report.closed_at = ReportStatus.DONE, now
         event = ReportEvent(
             report_id=report.id,
-            kind="STATUS",
-            status="DONE",
+            kind=EventKind.STATUS,
+            status=ReportStatus.DONE,
             actor="sla",
             text=f"Ditutup otomatis: tidak ada tanggapan pelapor {rules.close_days} hari kerja.",
             created_at=now,

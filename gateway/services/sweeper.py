@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from gateway.models import INBOUND_PENDING, InboundMessage, OutboundMessage, utcnow
+from gateway.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, utcnow
 from gateway.queueing import requeue_unfinished
 from gateway.runtime import Runtime
 from gateway.services import multipart
@@ -42,20 +42,25 @@ def sweep(rt: Runtime, now: datetime | None = None) -> SweepResult:
         stuck_ids = list(
             s.scalars(
                 select(OutboundMessage.id)
-                .where(OutboundMessage.status == "SENDING", OutboundMessage.updated_at < stuck_before)
+                .where(
+                    OutboundMessage.status == OutboundStatus.SENDING,
+                    OutboundMessage.updated_at < stuck_before,
+                )
                 .limit(BATCH)
             )
         )
         if stuck_ids:
             s.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id.in_(stuck_ids), OutboundMessage.status == "SENDING")
-                .values(status="QUEUED", next_attempt_at=now)
+                .where(OutboundMessage.id.in_(stuck_ids), OutboundMessage.status == OutboundStatus.SENDING)
+                .values(status=OutboundStatus.QUEUED, next_attempt_at=now)
             )
         inbound_ids = list(
             s.scalars(
                 select(InboundMessage.id)
-                .where(InboundMessage.status == INBOUND_PENDING, InboundMessage.received_at < older_than)
+                .where(
+                    InboundMessage.status == InboundStatus.PENDING, InboundMessage.received_at < older_than
+                )
                 .order_by(InboundMessage.id)
                 .limit(BATCH)
             )
@@ -63,7 +68,10 @@ def sweep(rt: Runtime, now: datetime | None = None) -> SweepResult:
         due_ids = list(
             s.scalars(
                 select(OutboundMessage.id)
-                .where(OutboundMessage.status == "QUEUED", OutboundMessage.next_attempt_at < older_than)
+                .where(
+                    OutboundMessage.status == OutboundStatus.QUEUED,
+                    OutboundMessage.next_attempt_at < older_than,
+                )
                 .order_by(OutboundMessage.id)
                 .limit(BATCH)
             )

@@ -26,7 +26,18 @@ from sqlalchemy.orm import Session
 from gateway.aggregators.base import SendRequest
 from gateway.edge import loads_json
 from gateway.errors import GatewayError, InvalidPayload, SendError
-from gateway.models import REPORT_STATUS_LABELS, Report, ReportEvent, UpstreamEvent, WebhookDelivery, utcnow
+from gateway.models import (
+    REPORT_STATUS_LABELS,
+    QuarantineKind,
+    Report,
+    ReportEvent,
+    UpstreamEvent,
+    WebhookDelivery,
+    WebhookStatus,
+    utcnow,
+)
+from gateway.outcomes import DeliveryOutcome
+from gateway.queueing import JobPath
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature
 from gateway.services import admin, quarantine
@@ -35,7 +46,6 @@ from gateway.services.outbox import backoff_delay
 
 log = logging.getLogger("gateway.upstream")
 
-DELIVER_DUE = "workers.jobs.deliver_webhooks"
 EVENT_ID_HEADER = "X-Lapor-Event-Id"
 BATCH = 100
 
@@ -102,9 +112,14 @@ def kick(rt: Runtime, delay: float = 0.0) -> None:
         return
     try:
         if delay > 0:
-            rt.queue.enqueue_in(timedelta(seconds=delay), DELIVER_DUE, job_id="webhooks-later", result_ttl=0)
+            rt.queue.enqueue_in(
+                timedelta(seconds=delay),
+                JobPath.DELIVER_WEBHOOKS.value,
+                job_id="webhooks-later",
+                result_ttl=0,
+            )
         else:
-            rt.queue.enqueue(DELIVER_DUE, job_id="webhooks-now", result_ttl=0)
+            rt.queue.enqueue(JobPath.DELIVER_WEBHOOKS.value, job_id="webhooks-now", result_ttl=0)
     except RedisError as exc:
         log.warning("could not enqueue webhook delivery, cron will: %s", exc)
 
@@ -113,14 +128,16 @@ def deliver_due(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
     """Send every due PENDING webhook once. Each row is claimed (its next attempt pushed past
     the request's timeout) before it is sent, so concurrent runs never send it twice at once."""
     now = (now or utcnow()).astimezone(UTC)
-    counts = {"delivered": 0, "retry": 0}
+    counts = {DeliveryOutcome.DELIVERED: 0, DeliveryOutcome.RETRY: 0}
     if not enabled(rt):
         return counts
     with rt.sessions() as s:
         due = list(
             s.scalars(
                 select(WebhookDelivery.id)
-                .where(WebhookDelivery.status == "PENDING", WebhookDelivery.next_attempt_at <= now)
+                .where(
+                    WebhookDelivery.status == WebhookStatus.PENDING, WebhookDelivery.next_attempt_at <= now
+                )
                 .order_by(WebhookDelivery.id)
                 .limit(BATCH)
             )
@@ -133,7 +150,7 @@ def deliver_due(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
                 update(WebhookDelivery)
                 .where(
                     WebhookDelivery.id == delivery_id,
-                    WebhookDelivery.status == "PENDING",
+                    WebhookDelivery.status == WebhookStatus.PENDING,
                     WebhookDelivery.next_attempt_at <= now,
                 )
                 .values(next_attempt_at=lease)
@@ -141,15 +158,15 @@ def deliver_due(rt: Runtime, now: datetime | None = None) -> dict[str, int]:
         if not claimed:
             continue
         delay = quarantine.run_guarded(
-            rt, quarantine.WEBHOOK, delivery_id, lambda i=delivery_id: _deliver(rt, i)
+            rt, QuarantineKind.WEBHOOK, delivery_id, lambda i=delivery_id: _deliver(rt, i)
         )
         if delay is quarantine.SET_ASIDE:
-            counts["quarantined"] = counts.get("quarantined", 0) + 1
+            counts[DeliveryOutcome.QUARANTINED] = counts.get(DeliveryOutcome.QUARANTINED, 0) + 1
             continue
         if delay is None:
-            counts["delivered"] += 1
+            counts[DeliveryOutcome.DELIVERED] += 1
         else:
-            counts["retry"] += 1
+            counts[DeliveryOutcome.RETRY] += 1
             soonest = delay if soonest is None else min(soonest, delay)
     if soonest is not None:
         kick(rt, soonest)
@@ -179,7 +196,7 @@ def _deliver(rt: Runtime, delivery_id: int) -> float | None:
         d = s.get(WebhookDelivery, delivery_id, with_for_update=True)
         d.attempts += 1
         if error is None:
-            d.status, d.delivered_at, d.last_error = "DELIVERED", utcnow(), None
+            d.status, d.delivered_at, d.last_error = WebhookStatus.DELIVERED, utcnow(), None
             log.info("webhook %d (%s) delivered", delivery_id, d.event_type)
             return None
         # Never given up on (the complaint system must get every report): the delay grows

@@ -22,20 +22,51 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gateway.gsm7 import clean_text
+from gateway.models import Privacy
 from gateway.parsers import is_valid_tracking_number
 from gateway.ussd import screens
 
-MAIN, TEXT, PRIVACY, CONFIRM, CHECK_NO = "MAIN", "TEXT", "PRIVACY", "CONFIRM", "CHECK_NO"
-REPLY_NO, FOLLOW_UP, REPLY_TEXT, HELP, RESUME = "REPLY_NO", "FOLLOW_UP", "REPLY_TEXT", "HELP", "RESUME"
+
+class ScreenName(StrEnum):
+    """The menu's screens, as saved in a session (`State.screen`, in Redis)."""
+
+    MAIN = "MAIN"
+    TEXT = "TEXT"
+    PRIVACY = "PRIVACY"
+    CONFIRM = "CONFIRM"
+    CHECK_NO = "CHECK_NO"
+    REPLY_NO = "REPLY_NO"
+    FOLLOW_UP = "FOLLOW_UP"
+    REPLY_TEXT = "REPLY_TEXT"
+    HELP = "HELP"
+    RESUME = "RESUME"
+
+
+class EffectKind(StrEnum):
+    """Work the menu asks the service for (`Effect.kind`)."""
+
+    FILE = "FILE"
+    CHECK = "CHECK"
+    OPEN_REPLY = "OPEN_REPLY"
+    REPLY = "REPLY"
+
+
+class Found(StrEnum):
+    """What the service reports back for an effect (`Result.outcome`)."""
+
+    DONE = "DONE"
+    NOT_FOUND = "NOT_FOUND"
+    THROTTLED = "THROTTLED"
+    FLOODED = "FLOODED"
+
+
 BACK, HOME, NEXT = "0", "00", "98"
-PRIVACY_CHOICES = {"1": "PUBLIC", "2": "CONFIDENTIAL", "3": "ANONYMOUS"}
+PRIVACY_CHOICES = {"1": Privacy.PUBLIC, "2": Privacy.CONFIDENTIAL, "3": Privacy.ANONYMOUS}
 MIN_REPORT_CHARS, MAX_REPORT_CHARS = 10, 1000
 MIN_REPLY_CHARS = 2
-# Effects, and the outcomes a service reports back for them.
-FILE, CHECK, OPEN_REPLY, REPLY = "FILE", "CHECK", "OPEN_REPLY", "REPLY"
-DONE, NOT_FOUND, THROTTLED, FLOODED = "DONE", "NOT_FOUND", "THROTTLED", "FLOODED"
 _NUMBER_SEPARATORS = re.compile(r"[\s.\-#*]")
 
 
@@ -43,7 +74,7 @@ _NUMBER_SEPARATORS = re.compile(r"[\s.\-#*]")
 class State:
     """Where a session is. Serialised to Redis between steps (`as_dict`/`from_dict`)."""
 
-    screen: str = MAIN
+    screen: str = ScreenName.MAIN
     short_code: str = "1708"
     draft: str = ""  # the report being written; kept (also outside the session) until sent
     privacy: str = ""  # chosen for the draft; "" until then
@@ -60,7 +91,7 @@ class State:
         """The inverse of as_dict; unknown keys (an older or newer deploy) are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
         state = cls(**{k: v for k, v in data.items() if k in names})
-        return state if is_screen(state.screen) else dataclasses.replace(state, screen=MAIN)
+        return state if is_screen(state.screen) else dataclasses.replace(state, screen=ScreenName.MAIN)
 
 
 @dataclass(frozen=True)
@@ -99,7 +130,7 @@ class Outcome:
 def start(short_code: str, draft: str = "", privacy: str = "") -> Outcome:
     """A new session: the main menu, or the offer to resume an unsent draft."""
     if draft:
-        return show(State(screen=RESUME, short_code=short_code, draft=draft, privacy=privacy))
+        return show(State(screen=ScreenName.RESUME, short_code=short_code, draft=draft, privacy=privacy))
     return show(State(short_code=short_code))
 
 
@@ -170,66 +201,82 @@ def step(state: State, text: str) -> Outcome:
     """Apply the citizen's latest input to the session."""
     choice = text.strip()
     if choice == HOME:
-        return go(state, MAIN)
+        return go(state, ScreenName.MAIN)
     return _registered(state.screen).step(state, text, choice)
 
 
-@screen(MAIN, lambda state: screens.main_menu(state.short_code), goes_to=(TEXT, CHECK_NO, REPLY_NO, HELP))
+@screen(
+    ScreenName.MAIN,
+    lambda state: screens.main_menu(state.short_code),
+    goes_to=(ScreenName.TEXT, ScreenName.CHECK_NO, ScreenName.REPLY_NO, ScreenName.HELP),
+)
 def _main(state: State, text: str, choice: str) -> Outcome:
-    targets = {"1": TEXT, "2": CHECK_NO, "3": REPLY_NO, "4": HELP}
+    targets = {"1": ScreenName.TEXT, "2": ScreenName.CHECK_NO, "3": ScreenName.REPLY_NO, "4": ScreenName.HELP}
     if choice in targets:
         return go(state, targets[choice])
     return show(state, screens.INVALID)
 
 
-@screen(TEXT, lambda state: screens.ask_text(), goes_to=(MAIN, PRIVACY, CONFIRM))
+@screen(
+    ScreenName.TEXT,
+    lambda state: screens.ask_text(),
+    goes_to=(ScreenName.MAIN, ScreenName.PRIVACY, ScreenName.CONFIRM),
+)
 def _text(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
-        return go(state, MAIN)
+        return go(state, ScreenName.MAIN)
     draft = clean_text(text)
     if len(draft) < MIN_REPORT_CHARS or not any(c.isalpha() for c in draft):
         return show(state, screens.TOO_SHORT)
     if len(draft) > MAX_REPORT_CHARS:
         return show(state, screens.TOO_LONG)
     # After "2 Ubah isi" the privacy was already chosen: straight back to the confirm screen.
-    return go(state, CONFIRM if state.privacy else PRIVACY, draft=draft)
+    return go(state, ScreenName.CONFIRM if state.privacy else ScreenName.PRIVACY, draft=draft)
 
 
-@screen(PRIVACY, lambda state: screens.ask_privacy(), goes_to=(TEXT, CONFIRM))
+@screen(
+    ScreenName.PRIVACY, lambda state: screens.ask_privacy(), goes_to=(ScreenName.TEXT, ScreenName.CONFIRM)
+)
 def _privacy(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
-        return go(state, TEXT)
+        return go(state, ScreenName.TEXT)
     if choice in PRIVACY_CHOICES:
-        return go(state, CONFIRM, privacy=PRIVACY_CHOICES[choice])
+        return go(state, ScreenName.CONFIRM, privacy=PRIVACY_CHOICES[choice])
     return show(state, screens.INVALID)
 
 
 @screen(
-    CONFIRM,
-    lambda state: screens.confirm(state.draft, state.privacy or "PUBLIC"),
-    goes_to=(TEXT, MAIN, PRIVACY),
+    ScreenName.CONFIRM,
+    lambda state: screens.confirm(state.draft, state.privacy or Privacy.PUBLIC),
+    goes_to=(ScreenName.TEXT, ScreenName.MAIN, ScreenName.PRIVACY),
 )
 def _confirm(state: State, text: str, choice: str) -> Outcome:
     if choice == "1":
-        return Outcome(state, effect=Effect(FILE, text=state.draft, privacy=state.privacy or "PUBLIC"))
+        return Outcome(
+            state, effect=Effect(EffectKind.FILE, text=state.draft, privacy=state.privacy or Privacy.PUBLIC)
+        )
     if choice == "2":
-        return go(state, TEXT)
+        return go(state, ScreenName.TEXT)
     if choice == "3":
-        return go(state, MAIN, screens.CANCELLED, draft="", privacy="")
+        return go(state, ScreenName.MAIN, screens.CANCELLED, draft="", privacy="")
     if choice == BACK:
-        return go(state, PRIVACY)
+        return go(state, ScreenName.PRIVACY)
     return show(state, screens.INVALID)
 
 
-@screen(CHECK_NO, lambda state: screens.ask_number("check"), goes_to=(MAIN,))
-@screen(REPLY_NO, lambda state: screens.ask_number("reply"), goes_to=(MAIN, FOLLOW_UP, REPLY_TEXT))
+@screen(ScreenName.CHECK_NO, lambda state: screens.ask_number("check"), goes_to=(ScreenName.MAIN,))
+@screen(
+    ScreenName.REPLY_NO,
+    lambda state: screens.ask_number("reply"),
+    goes_to=(ScreenName.MAIN, ScreenName.FOLLOW_UP, ScreenName.REPLY_TEXT),
+)
 def _number(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
-        return go(state, MAIN)
+        return go(state, ScreenName.MAIN)
     number = _NUMBER_SEPARATORS.sub("", choice)
     if not is_valid_tracking_number(number):
         return show(state, screens.BAD_NUMBER)
-    kind = CHECK if state.screen == CHECK_NO else OPEN_REPLY
+    kind = EffectKind.CHECK if state.screen == ScreenName.CHECK_NO else EffectKind.OPEN_REPLY
     return Outcome(state, effect=Effect(kind, tracking_no=number))
 
 
@@ -239,67 +286,77 @@ def _render_follow_up(state: State) -> str:
     return screens.follow_up_page(pages[page], page, len(pages))
 
 
-@screen(FOLLOW_UP, _render_follow_up, goes_to=(REPLY_TEXT, REPLY_NO))
+@screen(ScreenName.FOLLOW_UP, _render_follow_up, goes_to=(ScreenName.REPLY_TEXT, ScreenName.REPLY_NO))
 def _follow_up(state: State, text: str, choice: str) -> Outcome:
     pages = len(screens.paginate(state.follow_up))
     if choice == "1":
-        return go(state, REPLY_TEXT)
+        return go(state, ScreenName.REPLY_TEXT)
     if choice == NEXT and state.page + 1 < pages:
-        return go(state, FOLLOW_UP, page=state.page + 1)
+        return go(state, ScreenName.FOLLOW_UP, page=state.page + 1)
     if choice == BACK:
         if state.page > 0:
-            return go(state, FOLLOW_UP, page=state.page - 1)
-        return go(state, REPLY_NO, tracking_no="", follow_up="", page=0)
+            return go(state, ScreenName.FOLLOW_UP, page=state.page - 1)
+        return go(state, ScreenName.REPLY_NO, tracking_no="", follow_up="", page=0)
     return show(state, screens.INVALID)
 
 
-@screen(REPLY_TEXT, lambda state: screens.ask_reply(state.tracking_no), goes_to=(FOLLOW_UP, REPLY_NO))
+@screen(
+    ScreenName.REPLY_TEXT,
+    lambda state: screens.ask_reply(state.tracking_no),
+    goes_to=(ScreenName.FOLLOW_UP, ScreenName.REPLY_NO),
+)
 def _reply_text(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
         if state.follow_up:
-            return go(state, FOLLOW_UP, page=0)
-        return go(state, REPLY_NO, tracking_no="")
+            return go(state, ScreenName.FOLLOW_UP, page=0)
+        return go(state, ScreenName.REPLY_NO, tracking_no="")
     answer = clean_text(text)
     if len(answer) < MIN_REPLY_CHARS:
         return show(state, screens.EMPTY_REPLY)
     if len(answer) > MAX_REPORT_CHARS:
         return show(state, screens.TOO_LONG)
-    return Outcome(state, effect=Effect(REPLY, tracking_no=state.tracking_no, text=answer))
+    return Outcome(state, effect=Effect(EffectKind.REPLY, tracking_no=state.tracking_no, text=answer))
 
 
-@screen(HELP, lambda state: screens.help_screen(state.short_code), goes_to=(MAIN,))
+@screen(ScreenName.HELP, lambda state: screens.help_screen(state.short_code), goes_to=(ScreenName.MAIN,))
 def _help(state: State, text: str, choice: str) -> Outcome:
     if choice == BACK:
-        return go(state, MAIN)
+        return go(state, ScreenName.MAIN)
     return show(state, screens.INVALID)
 
 
-@screen(RESUME, lambda state: screens.resume(state.draft), goes_to=(PRIVACY, CONFIRM, MAIN))
+@screen(
+    ScreenName.RESUME,
+    lambda state: screens.resume(state.draft),
+    goes_to=(ScreenName.PRIVACY, ScreenName.CONFIRM, ScreenName.MAIN),
+)
 def _resume(state: State, text: str, choice: str) -> Outcome:
     if choice == "1":
-        return go(state, CONFIRM if state.privacy else PRIVACY)
+        return go(state, ScreenName.CONFIRM if state.privacy else ScreenName.PRIVACY)
     if choice == "2":
-        return go(state, MAIN, screens.DRAFT_DELETED, draft="", privacy="")
+        return go(state, ScreenName.MAIN, screens.DRAFT_DELETED, draft="", privacy="")
     if choice in ("3", BACK):
-        return go(state, MAIN)
+        return go(state, ScreenName.MAIN)
     return show(state, screens.INVALID)
 
 
 def resolve(state: State, effect: Effect, result: Result) -> Outcome:
     """The screen after the service performed `effect` with `result`."""
     sc = state.short_code
-    if result.outcome == THROTTLED:
+    if result.outcome == Found.THROTTLED:
         return Outcome(state, screens.throttled(), end=True)
-    if result.outcome == FLOODED:
+    if result.outcome == Found.FLOODED:
         return Outcome(state, screens.flooded(), end=True)  # the draft stays, to resume later
-    if result.outcome == NOT_FOUND:
+    if result.outcome == Found.NOT_FOUND:
         return show(state, screens.NOT_FOUND.format(no=effect.tracking_no))
-    if effect.kind == FILE:
+    if effect.kind == EffectKind.FILE:
         done = dataclasses.replace(state, draft="", privacy="")
-        return Outcome(done, screens.filed(result.tracking_no, effect.privacy or "PUBLIC", sc), end=True)
-    if effect.kind == CHECK:
+        return Outcome(
+            done, screens.filed(result.tracking_no, effect.privacy or Privacy.PUBLIC, sc), end=True
+        )
+    if effect.kind == EffectKind.CHECK:
         return Outcome(state, screens.status(result.tracking_no, result.status, result.updated, sc), end=True)
-    if effect.kind == OPEN_REPLY:
+    if effect.kind == EffectKind.OPEN_REPLY:
         found = dataclasses.replace(state, tracking_no=result.tracking_no, follow_up=result.follow_up, page=0)
-        return go(found, FOLLOW_UP if result.follow_up else REPLY_TEXT)
+        return go(found, ScreenName.FOLLOW_UP if result.follow_up else ScreenName.REPLY_TEXT)
     return Outcome(state, screens.reply_recorded(result.tracking_no, sc), end=True)

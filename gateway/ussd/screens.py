@@ -9,11 +9,11 @@ checks each one with the longest values it can carry.
 from __future__ import annotations
 
 from gateway.gsm7 import septets, to_gsm7
-from gateway.models import REPORT_STATUS_LABELS
+from gateway.models import REPORT_STATUS_LABELS, Privacy
 
 SCREEN_LIMIT = 160
 NAV = "0 Kembali 00 Menu"
-PRIVACY_NOTES = {"PUBLIC": "", "CONFIDENTIAL": " rahasia", "ANONYMOUS": " anonim"}
+PRIVACY_NOTES = {Privacy.PUBLIC: "", Privacy.CONFIDENTIAL: " rahasia", Privacy.ANONYMOUS: " anonim"}
 
 # Hints shown above a screen that is shown again. The longest one sets every screen's budget.
 INVALID = "Pilihan salah."

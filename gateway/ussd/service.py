@@ -18,16 +18,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import replies
 from gateway.commands.lapor import report_filed
-from gateway.models import Report, ReportEvent, utcnow
+from gateway.models import Channel, EventKind, OutboundKind, OutboundStatus, Report, ReportEvent, utcnow
 from gateway.msisdn import mask_msisdn
-from gateway.queueing import enqueue_send
+from gateway.queueing import JobPath, enqueue_send
 from gateway.runtime import Runtime
 from gateway.services import citizen, upstream
-from gateway.services.flood import OK, check_floods
+from gateway.services.citizen import Lookup
+from gateway.services.flood import FloodVerdict, check_floods
 from gateway.services.outbox import queue_message
 from gateway.ussd import menu, screens
 from gateway.ussd.base import UssdFormat, UssdReply, UssdRequest
-from gateway.ussd.menu import DONE, FLOODED, NOT_FOUND, THROTTLED, Effect, Result
+from gateway.ussd.menu import Effect, EffectKind, Found, Result
 from gateway.ussd.sessions import (
     Draft,
     MenuSession,
@@ -38,7 +39,6 @@ from gateway.ussd.sessions import (
 )
 
 log = logging.getLogger("gateway.ussd")
-DRAFT_CHECK = "workers.jobs.ussd_draft_check"
 DRAFT_CHECK_GRACE = 5.0  # seconds after the session's expiry before its draft counts as dead
 
 
@@ -104,7 +104,7 @@ def schedule_draft_check(rt: Runtime, owner: str, session_seconds: float) -> boo
     try:
         rt.queue.enqueue_in(
             timedelta(seconds=session_seconds + grace),
-            DRAFT_CHECK,
+            JobPath.USSD_DRAFT_CHECK.value,
             fmt_name,
             session_id,
             result_ttl=0,
@@ -137,8 +137,8 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_key: str) -> str:
         return "flood"
     text = replies.ussd_draft_not_sent(rt.settings.short_code, max(1, rt.settings.ussd_draft_ttl // 3600))
     with rt.transaction() as s:
-        out = queue_message(s, rt, notice_key, msisdn, text, kind="NOTICE")
-        send_id = out.id if out.status == "QUEUED" else None
+        out = queue_message(s, rt, notice_key, msisdn, text, kind=OutboundKind.NOTICE)
+        send_id = out.id if out.status == OutboundStatus.QUEUED else None
     if send_id is not None:
         enqueue_send(rt.queue, [send_id], bulk=True)
     log.info(
@@ -152,24 +152,24 @@ def check_dead_draft(rt: Runtime, fmt_name: str, session_key: str) -> str:
 
 def _perform(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
     """Do what the menu asked, keyed by this session state's `source_key`."""
-    if effect.kind == menu.FILE:
+    if effect.kind == EffectKind.FILE:
         return _file(rt, msisdn, effect, source_key)
     with rt.transaction() as s:
         found, report = citizen.look_up(
             s, rt, effect.tracking_no, msisdn, f"ussd:{source_key}:{effect.tracking_no}"
         )
-        if found == citizen.THROTTLED:
-            return Result(THROTTLED)
+        if found == Lookup.THROTTLED:
+            return Result(Found.THROTTLED)
         if report is None:
-            return Result(NOT_FOUND)
-        if effect.kind == menu.CHECK:
-            return Result(DONE, report.tracking_no, report.status, citizen.status_day(report))
-        if effect.kind == menu.OPEN_REPLY:
-            return Result(DONE, report.tracking_no, follow_up=_latest_follow_up(s, report))
+            return Result(Found.NOT_FOUND)
+        if effect.kind == EffectKind.CHECK:
+            return Result(Found.DONE, report.tracking_no, report.status, citizen.status_day(report))
+        if effect.kind == EffectKind.OPEN_REPLY:
+            return Result(Found.DONE, report.tracking_no, follow_up=_latest_follow_up(s, report))
         citizen.answer_follow_up(s, rt, report, effect.text, source_key=f"{source_key}:reply")
         tracking_no = report.tracking_no
     upstream.kick(rt)
-    return Result(DONE, tracking_no)
+    return Result(Found.DONE, tracking_no)
 
 
 def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
@@ -177,7 +177,7 @@ def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
     A filing counts against the number's SMS flood limit (it costs an SMS): past it, nothing is
     filed or sent."""
     if not _within_flood_limit(rt, msisdn, source_key):
-        return Result(FLOODED)
+        return Result(Found.FLOODED)
     with rt.transaction() as s:
         report = citizen.file(
             s,
@@ -186,31 +186,31 @@ def _file(rt: Runtime, msisdn: str, effect: Effect, source_key: str) -> Result:
             text=effect.text,
             privacy=effect.privacy,
             source_key=source_key,
-            channel="USSD",
+            channel=Channel.USSD,
         )
         text = report_filed(report.tracking_no, report.privacy, rt.settings.short_code)
         sms = queue_message(s, rt, f"ussd-filed:{report.id}", msisdn, text, report_id=report.id)
-        tracking_no, sms_id, queued = report.tracking_no, sms.id, sms.status == "QUEUED"
+        tracking_no, sms_id, queued = report.tracking_no, sms.id, sms.status == OutboundStatus.QUEUED
         report_id = report.id
     if queued:
         enqueue_send(rt.queue, [sms_id])
     upstream.kick(rt)
     log.info("USSD report %d filed for %s", report_id, mask_msisdn(msisdn))
-    return Result(DONE, tracking_no)
+    return Result(Found.DONE, tracking_no)
 
 
 def _within_flood_limit(rt: Runtime, msisdn: str, key: str) -> bool:
     """Count one SMS-costing USSD action (`key` names it, so a retry counts once) with the SMS
     channel's flood counter; fails open like it."""
     [verdict] = check_floods(rt, [(msisdn, key, utcnow())])
-    return verdict == OK
+    return verdict == FloodVerdict.OK
 
 
 def _latest_follow_up(s, report: Report) -> str:
     """The officer's most recent follow-up question on the report, "" if none."""
     event = s.scalar(
         select(ReportEvent)
-        .where(ReportEvent.report_id == report.id, ReportEvent.kind == "FOLLOW_UP")
+        .where(ReportEvent.report_id == report.id, ReportEvent.kind == EventKind.FOLLOW_UP)
         .order_by(ReportEvent.id.desc())
         .limit(1)
     )

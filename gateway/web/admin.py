@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from gateway import clock
 from gateway.edge import MAX_ROW_ID
 from gateway.errors import InvalidPayload
-from gateway.models import ApiToken
+from gateway.models import ApiRole, ApiToken, OutboundStatus, QuarantineState
 from gateway.runtime import Runtime
 from gateway.security import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.services import admin, costs, quarantine, sla, upstream
@@ -51,7 +51,7 @@ def requires(role: str):
         @functools.wraps(view)
         def inner(*args, **kwargs):
             token = _authenticate()
-            if role == "admin" and token.role != "admin":
+            if role == ApiRole.ADMIN and token.role != ApiRole.ADMIN:
                 abort(403, description="this token may only read (role viewer)")
             g.api_actor = actor_name(token.name)
             return view(*args, **kwargs)
@@ -77,7 +77,7 @@ def openapi():
 
 
 @bp.get("/reports")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation("List and search reports", m.ReportPage, errors=(400, 401, 503), query=m.ReportsQuery)
 def list_reports(query: m.ReportsQuery):
     """Reports filtered by status, channel, local date range and text, newest first."""
@@ -95,7 +95,7 @@ def list_reports(query: m.ReportsQuery):
 
 
 @bp.get("/reports/overdue")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation(
     "Open reports past their SLA deadline", m.OverdueList, errors=(400, 401, 503), query=m.OverdueQuery
 )
@@ -110,7 +110,7 @@ def overdue(query: m.OverdueQuery):
 
 
 @bp.get("/reports/<tracking_no>")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation("One report with its timeline", m.ReportDetail, errors=(401, 404, 503))
 def report(tracking_no: str):
     """One report with its whole timeline."""
@@ -121,7 +121,7 @@ _ACTION_ERRORS = (400, 401, 403, 404, 503)
 
 
 @bp.post("/reports/<tracking_no>/status")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("Change the status", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.StatusBody)
 def change_status(tracking_no: str, body: m.StatusBody):
     """Change the status (with a note); the reporter gets a notice SMS."""
@@ -130,7 +130,7 @@ def change_status(tracking_no: str, body: m.StatusBody):
 
 
 @bp.post("/reports/<tracking_no>/follow-ups")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("Post a follow-up", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.TextBody)
 def follow_up(tracking_no: str, body: m.TextBody):
     """Post a follow-up (tindak lanjut); the reporter gets a notice SMS."""
@@ -138,7 +138,7 @@ def follow_up(tracking_no: str, body: m.TextBody):
 
 
 @bp.post("/reports/<tracking_no>/replies")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("SMS the reporter", m.ActionResult, status=201, errors=_ACTION_ERRORS, body=m.TextBody)
 def reply(tracking_no: str, body: m.TextBody):
     """Send the reporter an SMS, addressed by tracking number."""
@@ -146,7 +146,7 @@ def reply(tracking_no: str, body: m.TextBody):
 
 
 @bp.get("/outbound")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation("Outbound SMS by state", m.OutboundPage, errors=(400, 401, 503), query=m.OutboundQuery)
 def outbound(query: m.OutboundQuery):
     """Outbound messages, optionally in one state, newest first."""
@@ -155,7 +155,7 @@ def outbound(query: m.OutboundQuery):
 
 
 @bp.get("/stats/segments")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation(
     "SMS sent and segments spent per local day, by kind",
     m.SegmentStats,
@@ -177,7 +177,7 @@ def segments_stats(query: m.SegmentsQuery):
 
 
 @bp.post("/outbound/<int:outbound_id>/requeue")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("Requeue a FAILED SMS", m.Requeued, errors=(401, 403, 404, 409, 503))
 def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts."""
@@ -187,11 +187,11 @@ def requeue(outbound_id: int):
         abort(404, description="no outbound message with this id")
     if not requeued:
         abort(409, description="message not FAILED")
-    return jsonify(id=outbound_id, state="QUEUED")
+    return jsonify(id=outbound_id, state=OutboundStatus.QUEUED)
 
 
 @bp.get("/quarantine")
-@requires("viewer")
+@requires(ApiRole.VIEWER)
 @operation(
     "Work set aside because it kept failing (MOs, sends, DLRs, webhooks...)",
     m.QuarantineList,
@@ -200,7 +200,7 @@ def requeue(outbound_id: int):
 )
 def quarantined(query: m.QuarantineQuery):
     """Work set aside because it kept failing, with the QUARANTINED count per kind."""
-    state = query.state or quarantine.QUARANTINED
+    state = query.state or QuarantineState.QUARANTINED
     items = quarantine.list_entries(_rt(), state, query.kind, query.limit)
     return jsonify(items=[asdict(e) for e in items], counts=quarantine.count_quarantined(_rt()))
 
@@ -209,7 +209,7 @@ _QUARANTINE_ERRORS = (401, 403, 404, 503)
 
 
 @bp.post("/quarantine/<int:entry_id>/retry")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("Put quarantined work back with fresh tries", m.Quarantined, errors=_QUARANTINE_ERRORS)
 def quarantine_retry(entry_id: int):
     """Put one quarantined entry's work back in its queue with fresh tries."""
@@ -217,7 +217,7 @@ def quarantine_retry(entry_id: int):
 
 
 @bp.post("/quarantine/<int:entry_id>/drop")
-@requires("admin")
+@requires(ApiRole.ADMIN)
 @operation("Give up on quarantined work (kept as DROPPED)", m.Quarantined, errors=_QUARANTINE_ERRORS)
 def quarantine_drop(entry_id: int):
     """Give up on one quarantined entry's work (kept for the record as DROPPED)."""

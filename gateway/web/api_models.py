@@ -21,12 +21,13 @@ from pydantic_core import PydanticCustomError
 
 from gateway.errors import InvalidPayload
 from gateway.gsm7 import clean_text
-from gateway.models import OUTBOUND_ORDER, PRIVACY_LEVELS, REPORT_STATUS_LABELS
+from gateway.models import PRIVACY_LEVELS, Channel, OutboundStatus, ReportStatus, values
 from gateway.services import quarantine
+from gateway.services.sla import Waiting
 
-CHANNELS = ("SMS", "USSD")
-OUTBOUND_STATES = tuple(OUTBOUND_ORDER)
-REPORT_STATUSES = tuple(REPORT_STATUS_LABELS)
+CHANNELS = values(Channel)
+OUTBOUND_STATES = values(OutboundStatus)
+REPORT_STATUSES = values(ReportStatus)
 MAX_PER_PAGE = 200
 MAX_TEXT = 1000
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2999, 12, 31)
@@ -275,7 +276,7 @@ class Error(Response):
 
 
 class Sla(Response):
-    waiting_for: Literal["VERIFICATION", "FOLLOW_UP", "CITIZEN_REPLY"]
+    waiting_for: Literal[values(Waiting)]  # type: ignore[valid-type]
     due_at: Time
 
 

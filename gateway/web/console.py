@@ -26,7 +26,8 @@ from gateway import clock, gsm7
 from gateway.edge import MAX_ROW_ID
 from gateway.errors import InvalidPayload
 from gateway.metrics import CONSOLE_REQUESTS
-from gateway.models import REPORT_STATUS_LABELS
+from gateway.models import REPORT_STATUS_LABELS, ApiRole, OutboundStatus, QuarantineState
+from gateway.outcomes import ConsoleOutcome
 from gateway.runtime import Runtime
 from gateway.services import admin, notices, quarantine, sla
 from gateway.services.admin import ReportNotFound, ReportQuery
@@ -85,7 +86,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.post("/logout")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def logout():
     """End the session."""
     console_auth.log_out()
@@ -96,7 +97,7 @@ def logout():
 
 
 @bp.get("/")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def queue():
     """The reports queue: overdue reports first (deadline passed), then every report matching
     the filter (status) and search (tracking number or text), newest first."""
@@ -121,26 +122,26 @@ def queue():
 
 
 @bp.get("/reports/<tracking_no>")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def report(tracking_no: str):
     """One report's thread: every inbound text, status change, follow-up, citizen answer and
     SMS with its delivery state, in order; the forms for admins."""
     detail = admin.report_detail(_rt(), _tracking(tracking_no))
-    return render_template("console/report.html", r=detail, can_write=g.console_token.role == "admin")
+    return render_template("console/report.html", r=detail, can_write=g.console_token.role == ApiRole.ADMIN)
 
 
 @bp.get("/outbox")
-@console_view("viewer")
+@console_view(ApiRole.VIEWER)
 def outbox():
     """Failed messages (requeue) and quarantined work (retry or drop)."""
     rt = _rt()
     page = int_arg("page", 1, 1, 100000)
-    failed, total = admin.list_outbound(rt, "FAILED", page, PER_PAGE)
-    entries = quarantine.list_entries(rt, quarantine.QUARANTINED, None, PER_PAGE)
+    failed, total = admin.list_outbound(rt, OutboundStatus.FAILED, page, PER_PAGE)
+    entries = quarantine.list_entries(rt, QuarantineState.QUARANTINED, None, PER_PAGE)
     return render_template(
         "console/outbox.html", failed=failed, total=total, entries=entries, page=page,
         pages=max(1, -(-total // PER_PAGE)), counts=quarantine.count_quarantined(rt),
-        can_write=g.console_token.role == "admin",
+        can_write=g.console_token.role == ApiRole.ADMIN,
     )  # fmt: skip
 
 
@@ -148,7 +149,7 @@ def outbox():
 
 
 @bp.post("/reports/<tracking_no>/status")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def change_status(tracking_no: str):
     """Change the status with a note; the reporter gets a notice SMS."""
     status = request.form.get("status", "")
@@ -160,7 +161,7 @@ def change_status(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/follow-up")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def follow_up(tracking_no: str):
     """Post a follow-up (tindak lanjut); the reporter gets a notice SMS."""
     text = clean_arg(request.form.get("text", ""), "text", required=True)
@@ -169,7 +170,7 @@ def follow_up(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/reply")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def reply(tracking_no: str):
     """Send the reporter an SMS (addressed by tracking number)."""
     text = clean_arg(request.form.get("text", ""), "text", required=True)
@@ -178,7 +179,7 @@ def reply(tracking_no: str):
 
 
 @bp.post("/reports/<tracking_no>/reply/count")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def count_reply(tracking_no: str):
     """The reply box's live counter: what the typed text costs, which characters force UCS-2,
     and the SMS the reporter will get (the notice around it, made GSM-7 and fitted)."""
@@ -195,20 +196,20 @@ def count_reply(tracking_no: str):
 
 
 @bp.post("/outbox/<int:outbound_id>/requeue")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def requeue(outbound_id: int):
     """Give a FAILED message a fresh set of send attempts (the JSON API's requeue)."""
     done = requeue_failed(_rt(), outbound_id) if outbound_id <= MAX_ROW_ID else None
     if done is None:
-        return _outbox_flash("requeue", "not_found", f"No message {outbound_id}.", 404)
+        return _outbox_flash("requeue", ConsoleOutcome.NOT_FOUND, f"No message {outbound_id}.", 404)
     if not done:
-        return _outbox_flash("requeue", "refused", f"Message {outbound_id} is not FAILED.", 409)
+        return _outbox_flash("requeue", ConsoleOutcome.REFUSED, f"Message {outbound_id} is not FAILED.", 409)
     log.info("console: MT %d requeued by %s", outbound_id, g.api_actor)
-    return _outbox_flash("requeue", "ok", f"Message {outbound_id} requeued.")
+    return _outbox_flash("requeue", ConsoleOutcome.OK, f"Message {outbound_id} requeued.")
 
 
 @bp.post("/quarantine/<int:entry_id>/<any(retry, drop):act>")
-@console_view("admin")
+@console_view(ApiRole.ADMIN)
 def quarantine_act(entry_id: int, act: str):
     """Retry or drop one quarantined piece of work."""
     try:
@@ -216,9 +217,9 @@ def quarantine_act(entry_id: int, act: str):
     except RedisError:
         return _outbox_flash(act, "unavailable", "Redis is unavailable: the entry is kept; retry later.", 503)
     if entry is None:
-        return _outbox_flash(act, "not_found", f"No quarantined entry {entry_id}.", 404)
+        return _outbox_flash(act, ConsoleOutcome.NOT_FOUND, f"No quarantined entry {entry_id}.", 404)
     log.info("console: quarantine entry %d %s by %s", entry_id, act, g.api_actor)
-    return _outbox_flash(act, "ok", f"Entry {entry_id}: {entry.state}.")
+    return _outbox_flash(act, ConsoleOutcome.OK, f"Entry {entry_id}: {entry.state}.")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def _tracking(tracking_no: str) -> str:
 
 
 def _done(action: str, tracking_no: str, message: str, result: dict):
-    CONSOLE_REQUESTS.labels(action, "ok").inc()
+    CONSOLE_REQUESTS.labels(action, ConsoleOutcome.OK).inc()
     # Ids and the actor only: never the text or the number.
     event = result["event_id"]
     log.info("console: %s on report %s by %s (event %s)", action, tracking_no, g.api_actor, event)
@@ -249,13 +250,13 @@ def _outbox_flash(action: str, outcome: str, message: str, status: int = 303):
 
 @bp.errorhandler(InvalidPayload)
 def _invalid(exc: InvalidPayload):
-    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "invalid").inc()
+    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.INVALID).inc()
     return render_template("console/message.html", message=f"{exc.field}: {exc.reason}"), 400
 
 
 @bp.errorhandler(ReportNotFound)
 def _not_found(_exc):
-    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "not_found").inc()
+    CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.NOT_FOUND).inc()
     return render_template("console/message.html", message="No report with this tracking number."), 404
 
 

@@ -20,7 +20,8 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 
 from config.settings import Settings
 from gateway.metrics import CONSOLE_REQUESTS
-from gateway.models import ApiToken
+from gateway.models import ApiRole, ApiToken
+from gateway.outcomes import ConsoleOutcome
 from gateway.services.tokens import actor_name, find_token, live_token
 
 log = logging.getLogger("gateway.console")
@@ -49,13 +50,13 @@ def log_in(presented: str) -> ApiToken | None:
     token = find_token(current_app.extensions["gateway"], presented)
     if token is None:
         log.warning("console log-in refused")
-        CONSOLE_REQUESTS.labels("login", "refused").inc()
+        CONSOLE_REQUESTS.labels("login", ConsoleOutcome.REFUSED).inc()
         return None
     session.clear()
     session.permanent = True
     session[KEY_ID], session[CSRF] = token.key_id, secrets.token_urlsafe(32)
     log.info("console log-in by %s (role %s)", actor_name(token.name), token.role)
-    CONSOLE_REQUESTS.labels("login", "ok").inc()
+    CONSOLE_REQUESTS.labels("login", ConsoleOutcome.OK).inc()
     return token
 
 
@@ -76,7 +77,7 @@ def check_csrf() -> None:
     expected = session.get(CSRF, "")
     presented = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
     if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
-        CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "refused").inc()
+        CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.REFUSED).inc()
         abort(400, description="csrf_token: missing or stale; reload the page and try again")
 
 
@@ -101,8 +102,8 @@ def console_view(role: str):
                 return redirect(url_for("console.login", next=request.path))
             if request.method == "POST":
                 check_csrf()
-            if role == "admin" and token.role != "admin":
-                CONSOLE_REQUESTS.labels(request.endpoint or "unknown", "refused").inc()
+            if role == ApiRole.ADMIN and token.role != ApiRole.ADMIN:
+                CONSOLE_REQUESTS.labels(request.endpoint or "unknown", ConsoleOutcome.REFUSED).inc()
                 abort(403, description="your token may only read (role viewer)")
             g.console_token, g.api_actor = token, actor_name(token.name)
             return view(*args, **kwargs)

@@ -15,6 +15,7 @@ from gateway.aggregators import inbound_aggregator
 from gateway.aggregators.base import Ack, Aggregator, WireRequest
 from gateway.errors import CallbackRefused, InvalidPayload
 from gateway.metrics import CALLBACKS_REFUSED, DLR_RECEIVED, MO_RECEIVED
+from gateway.outcomes import Receipt
 from gateway.services.inbox import Accepted, accept_inbound
 from gateway.services.outbox import apply_status_updates
 from gateway.web.auth import require_inbound_token
@@ -73,10 +74,10 @@ def inbound(name: str):
     try:
         aggregator, wire, replay_key = _authorised(name)
     except InvalidPayload:  # answered 400 by the app's handlers
-        MO_RECEIVED.labels(name, "refused").inc()  # `name` is registered: a bounded label set
+        MO_RECEIVED.labels(name, Receipt.REFUSED).inc()  # `name` is registered: a bounded label set
         raise
     if _replayed(replay_key):  # stored before: the same answer as any duplicate, no database
-        MO_RECEIVED.labels(aggregator.name, "duplicate").inc()
+        MO_RECEIVED.labels(aggregator.name, Receipt.DUPLICATE).inc()
         return _respond(aggregator.inbound_ack([], duplicate=True))
     result = receive_inbound(current_app.extensions["gateway"], aggregator, wire)
     _handled(replay_key)
@@ -93,13 +94,13 @@ def receive_inbound(rt, aggregator: Aggregator, wire: WireRequest) -> Accepted:
         except InvalidPayload as exc:  # checked by our name for the field: say the aggregator's
             raise InvalidPayload(aggregator.wire_field(exc.field), exc.reason) from None
     except (InvalidPayload, DataError, IntegrityError):  # answered 400 by the app's handlers
-        MO_RECEIVED.labels(aggregator.name, "refused").inc()
+        MO_RECEIVED.labels(aggregator.name, Receipt.REFUSED).inc()
         raise
     # Counted from what the insert already told us: no extra round trip on the hot path.
     if result.ids:
-        MO_RECEIVED.labels(aggregator.name, "accepted").inc(len(result.ids))
+        MO_RECEIVED.labels(aggregator.name, Receipt.ACCEPTED).inc(len(result.ids))
     if result.repeats:  # parts of long MOs are counted by gateway.services.multipart
-        MO_RECEIVED.labels(aggregator.name, "duplicate").inc(result.repeats)
+        MO_RECEIVED.labels(aggregator.name, Receipt.DUPLICATE).inc(result.repeats)
     return result
 
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from gateway.models import MULTIPART_OPEN, InboundMessage, MultipartMessage, utcnow
+from gateway.models import InboundMessage, MultipartMessage, MultipartStatus, utcnow
 from gateway.msisdn import normalise_msisdn
 from gateway.services import multipart
 from tests.hostile.conftest import budget
@@ -32,7 +32,7 @@ def _open_rows(rt, sender: str) -> int:
         return s.scalar(
             select(func.count())
             .select_from(MultipartMessage)
-            .where(MultipartMessage.msisdn == sender, MultipartMessage.status == MULTIPART_OPEN)
+            .where(MultipartMessage.msisdn == sender, MultipartMessage.status == MultipartStatus.OPEN)
         )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from gateway.commands import REGISTRY, CitizenCommand, Registry, Turn, lapor, parse_command
 from gateway.gsm7 import is_gsm7, septets
 from gateway.models import InboundMessage
-from gateway.parsers import HELP, REPORT, Command
+from gateway.parsers import Command, CommandKind
 from gateway.parsers.commands import alone
 from tests.store.helpers import last_reply_text, post_mo
 
@@ -44,10 +44,12 @@ def jadwal():
         pytest.param("JADWAL", Command(SCHEDULE), id="alone"),
         pytest.param(" reg jadwal ! ", Command(SCHEDULE), id="reg-prefix-lower"),
         pytest.param("jam#buka", Command(SCHEDULE), id="two-words-separator"),
-        pytest.param("JADWALNYA", Command(HELP), id="not-a-whole-word"),
+        pytest.param("JADWALNYA", Command(CommandKind.HELP), id="not-a-whole-word"),
         pytest.param(
             "Jadwal posyandu di desa kami tidak pernah jelas",
-            Command(REPORT, text="Jadwal posyandu di desa kami tidak pernah jelas", explicit=False),
+            Command(
+                CommandKind.REPORT, text="Jadwal posyandu di desa kami tidak pernah jelas", explicit=False
+            ),
             id="complaint-opening-with-it",
         ),
     ],
@@ -59,7 +61,7 @@ def test_a_registered_command_is_parsed(jadwal, text, expected):
 def test_a_removed_command_is_gone():
     REGISTRY.add(JADWAL)
     REGISTRY.remove(SCHEDULE)
-    assert parse_command("JADWAL") == Command(HELP)
+    assert parse_command("JADWAL") == Command(CommandKind.HELP)
     assert SCHEDULE not in REGISTRY.kinds
 
 
@@ -80,11 +82,13 @@ def test_a_registered_command_is_answered_through_the_pipeline(client, rt, run_j
         pytest.param(
             CitizenCommand("OTHER", ("CEK  status",), alone("OTHER"), _answer), id="multi-word-alias"
         ),
-        pytest.param(CitizenCommand(REPORT, ("LAPOR2",), alone(REPORT), _answer), id="kind"),
+        pytest.param(
+            CitizenCommand(CommandKind.REPORT, ("LAPOR2",), alone(CommandKind.REPORT), _answer), id="kind"
+        ),
     ],
 )
 def test_the_registry_refuses_a_taken_keyword_or_kind(clash):
     registry = Registry([lapor.COMMAND, CitizenCommand("CHECK", ("CEK STATUS",), alone("CHECK"), _answer)])
     with pytest.raises(ValueError):
         registry.add(clash)
-    assert registry.kinds == (REPORT, "CHECK")
+    assert registry.kinds == (CommandKind.REPORT, "CHECK")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from gateway.models import Report, ReportEvent, utcnow
+from gateway.models import QuarantineKind, QuarantineState, Report, ReportEvent, utcnow
 from gateway.services import quarantine
 from gateway.services.tokens import revoke_tokens
 from tests.store.console_helpers import CONSOLE_SECRET, console_client, csrf_of, log_in
@@ -344,13 +344,13 @@ def test_the_outbox_lists_failed_messages_and_requeues_them(console, client, rt,
 
 def test_the_outbox_lists_quarantined_work_and_retries_it(console, rt):
     with rt.transaction() as s:
-        quarantine.set_aside_now(s, quarantine.DLR, "77", ValueError("unreadable"))
+        quarantine.set_aside_now(s, QuarantineKind.DLR, "77", ValueError("unreadable"))
     [entry] = quarantine.list_entries(rt)
     csrf = log_in(console, rt)
     html = console.get("/console/outbox").get_data(as_text=True)
     assert "DLR 77" in html and "ValueError" in html
     assert console.post(f"/console/quarantine/{entry.id}/drop", data={"csrf_token": csrf}).status_code == 303
-    assert quarantine.list_entries(rt, quarantine.DROPPED)[0].id == entry.id
+    assert quarantine.list_entries(rt, QuarantineState.DROPPED)[0].id == entry.id
     assert console.post(f"/console/quarantine/{entry.id}/retry", data={"csrf_token": csrf}).status_code == 404
 
 

@@ -16,7 +16,14 @@ import pytest
 from sqlalchemy import select, text, update
 
 from gateway.app import create_app
-from gateway.models import DeliveryReport, InboundMessage, OutboundMessage, QuarantinedWork, utcnow
+from gateway.models import (
+    DeliveryReport,
+    InboundMessage,
+    OutboundMessage,
+    QuarantinedWork,
+    QuarantineKind,
+    utcnow,
+)
 from gateway.services import quarantine
 from gateway.services.drain import drain_inbound
 from gateway.services.outbox import send_batch
@@ -97,7 +104,7 @@ def test_a_stream_of_200_mos_with_poison_rows_mixed_in(client, rt, run_jobs, fak
     assert pending == []
     assert [status_of(rt, i) for i in poison] == ["QUARANTINED"] * len(poison)
     assert len(refused) == 8
-    found = {e.ref: e for e in entries(rt, quarantine.MO)}
+    found = {e.ref: e for e in entries(rt, QuarantineKind.MO)}
     assert set(found) == {str(i) for i in poison}
     for e in found.values():
         assert (e.state, e.failures) == ("QUARANTINED", quarantine.MAX_TRIES)
@@ -136,8 +143,8 @@ def test_an_outage_is_not_counted_as_poison(rt):
         raise error(True)
 
     with pytest.raises(OperationalError):
-        quarantine.run_guarded(rt, quarantine.MO, 1, down)
-    assert entries(rt, quarantine.MO) == []
+        quarantine.run_guarded(rt, QuarantineKind.MO, 1, down)
+    assert entries(rt, QuarantineKind.MO) == []
     dead = SimpleNamespace(
         engine=create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")
     )
@@ -154,13 +161,13 @@ def test_failures_add_up_to_quarantine_and_a_success_forgets_them(rt):
             raise ValueError("transient")
         return "ok"
 
-    assert quarantine.run_guarded(rt, quarantine.SLA, 7, flaky, sleep=lambda _s: None) == "ok"
-    assert entries(rt, quarantine.SLA) == []  # it went through: the two failures are forgotten
-    outcome = quarantine.run_guarded(rt, quarantine.SLA, 7, lambda: 1 / 0, sleep=lambda _s: None)
+    assert quarantine.run_guarded(rt, QuarantineKind.SLA, 7, flaky, sleep=lambda _s: None) == "ok"
+    assert entries(rt, QuarantineKind.SLA) == []  # it went through: the two failures are forgotten
+    outcome = quarantine.run_guarded(rt, QuarantineKind.SLA, 7, lambda: 1 / 0, sleep=lambda _s: None)
     assert outcome is quarantine.SET_ASIDE
-    [e] = entries(rt, quarantine.SLA)
+    [e] = entries(rt, QuarantineKind.SLA)
     assert (e.state, e.failures, e.error_type) == ("QUARANTINED", 3, "ZeroDivisionError")
-    assert quarantine.run_guarded(rt, quarantine.SLA, 7, lambda: "never run") is quarantine.SET_ASIDE
+    assert quarantine.run_guarded(rt, QuarantineKind.SLA, 7, lambda: "never run") is quarantine.SET_ASIDE
 
 
 def _queue_mt(rt, aggregator: str, attempts: int = 0) -> int:
@@ -193,7 +200,7 @@ def test_an_mt_the_worker_died_on_every_time_is_quarantined_not_resent(rt, fake_
     crashed = _queue_mt(rt, "generic", attempts=rt.settings.send_max_attempts)
     assert send_batch(rt, [crashed]) == {crashed: "quarantined"}
     assert fake_aggregator.sent() == []
-    [e] = entries(rt, quarantine.MT)
+    [e] = entries(rt, QuarantineKind.MT)
     assert (e.ref, e.state) == (str(crashed), "QUARANTINED")
 
 
@@ -269,7 +276,7 @@ def test_a_dlr_that_cannot_be_applied_is_stored_quarantined_and_acknowledged(
     with rt.sessions() as s:
         states = {o.msisdn: o.status for o in s.scalars(select(OutboundMessage))}
     assert states == {"+6281200000001": "ACCEPTED", "+6281200000002": "DELIVERED"}
-    [e] = entries(rt, quarantine.DLR)
+    [e] = entries(rt, QuarantineKind.DLR)
     assert (e.state, e.error_type) == ("QUARANTINED", "RuntimeError")
 
 
@@ -323,7 +330,7 @@ def test_an_accepted_mt_whose_answer_cannot_be_recorded_is_not_resent_by_a_retry
     monkeypatch.undo()
     with rt.sessions() as s:
         assert s.get(OutboundMessage, mt).status == "ACCEPTED"
-    [entry] = quarantine.list_entries(rt, kind=quarantine.MT)
+    [entry] = quarantine.list_entries(rt, kind=QuarantineKind.MT)
     assert quarantine.retry(rt, entry.id) is not None
     send_batch(rt, [mt])
     assert len(fake_aggregator.requests) == 1
@@ -376,7 +383,7 @@ def test_a_quarantined_dlr_waiting_for_its_mt_is_not_applied_when_the_send_is_re
     with rt.sessions() as s:
         dlr_id = s.scalar(select(DeliveryReport.id))
     with rt.transaction() as s:
-        quarantine.set_aside_now(s, quarantine.DLR, dlr_id, RuntimeError("poison"))
+        quarantine.set_aside_now(s, QuarantineKind.DLR, dlr_id, RuntimeError("poison"))
     assert send_batch(rt, [mt]) == {mt: "accepted"}
     with rt.sessions() as s:
         assert s.get(OutboundMessage, mt).status == "ACCEPTED"

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gateway.models import WebhookDelivery, utcnow
+from gateway.models import QuarantineKind, WebhookDelivery, utcnow
 from gateway.security import sign, verify_signature
 from gateway.services import upstream
 from tests.store.admin_helpers import bearer, no_quiet_hours
@@ -237,7 +237,7 @@ def test_a_webhook_that_fails_inside_the_gateway_is_quarantined_and_the_others_g
     statuses = [d.status for d in deliveries(linked)]
     assert statuses == ["QUARANTINED", "DELIVERED"]
     assert [json.loads(h.body)["data"]["text"] for h in receiver.requests] == ["jalan rusak parah"]
-    [entry] = quarantine.list_entries(linked, kind=quarantine.WEBHOOK)
+    [entry] = quarantine.list_entries(linked, kind=QuarantineKind.WEBHOOK)
     assert (entry.failures, entry.error_type) == (quarantine.MAX_TRIES, "UnicodeError")
 
     monkeypatch.setattr(upstream, "sign", real_sign)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gateway.app import create_app
 from gateway.models import OutboundMessage
+from gateway.queueing import JobPath
 from gateway.ussd import service
 from tests.store.helpers import reports
 from tests.store.test_ussd import OWNER, STAR_TEXT, UssdSession
@@ -43,7 +44,7 @@ def test_dead_session_gets_one_sms_at_expiry_through_the_scheduler(rt, run_jobs,
     start_draft(client)
     assert rt.redis.ttl(DRAFT_KEY) > 3600  # the draft outlives the session
     [job] = [rt.queue.fetch_job(i) for i in rt.queue.scheduled_job_registry.get_job_ids()]
-    assert job.func_name == service.DRAFT_CHECK and OWNER not in str(job.args)
+    assert job.func_name == JobPath.USSD_DRAFT_CHECK and OWNER not in str(job.args)
     time.sleep(2.1)  # session TTL 1 s + grace 1 s
     run_jobs(with_scheduler=True)
     [sms] = fake_aggregator.sent()

@@ -11,26 +11,11 @@ from gateway.models import REPORT_STATUS_LABELS
 from gateway.parsers import damm_check_digit
 from gateway.ussd import menu, screens
 from gateway.ussd.menu import (
-    CHECK,
-    CHECK_NO,
-    CONFIRM,
-    DONE,
-    FILE,
-    FLOODED,
-    FOLLOW_UP,
-    HELP,
-    MAIN,
-    NOT_FOUND,
-    OPEN_REPLY,
-    PRIVACY,
-    REPLY,
-    REPLY_NO,
-    REPLY_TEXT,
-    RESUME,
-    TEXT,
-    THROTTLED,
     Effect,
+    EffectKind,
+    Found,
     Result,
+    ScreenName,
     State,
 )
 
@@ -52,124 +37,240 @@ def assert_screen_ok(text: str) -> None:
 
 # (state, input) -> (screen after, hint expected at the top or None, changed fields)
 TRANSITIONS = [
-    pytest.param(at(MAIN), "1", TEXT, None, {}, id="main-1-file"),
-    pytest.param(at(MAIN), " 2 ", CHECK_NO, None, {}, id="main-2-check-spaces"),
-    pytest.param(at(MAIN), "3", REPLY_NO, None, {}, id="main-3-reply"),
-    pytest.param(at(MAIN), "4", HELP, None, {}, id="main-4-help"),
-    pytest.param(at(MAIN), "5", MAIN, screens.INVALID, {}, id="main-invalid"),
-    pytest.param(at(MAIN), "", MAIN, screens.INVALID, {}, id="main-empty"),
-    pytest.param(at(MAIN), "0", MAIN, screens.INVALID, {}, id="main-back-is-invalid"),
-    pytest.param(at(MAIN), "00", MAIN, None, {}, id="main-home"),
-    pytest.param(at(TEXT), DRAFT, PRIVACY, None, {"draft": DRAFT}, id="text-keeps-star"),
+    pytest.param(at(ScreenName.MAIN), "1", ScreenName.TEXT, None, {}, id="main-1-file"),
+    pytest.param(at(ScreenName.MAIN), " 2 ", ScreenName.CHECK_NO, None, {}, id="main-2-check-spaces"),
+    pytest.param(at(ScreenName.MAIN), "3", ScreenName.REPLY_NO, None, {}, id="main-3-reply"),
+    pytest.param(at(ScreenName.MAIN), "4", ScreenName.HELP, None, {}, id="main-4-help"),
+    pytest.param(at(ScreenName.MAIN), "5", ScreenName.MAIN, screens.INVALID, {}, id="main-invalid"),
+    pytest.param(at(ScreenName.MAIN), "", ScreenName.MAIN, screens.INVALID, {}, id="main-empty"),
+    pytest.param(at(ScreenName.MAIN), "0", ScreenName.MAIN, screens.INVALID, {}, id="main-back-is-invalid"),
+    pytest.param(at(ScreenName.MAIN), "00", ScreenName.MAIN, None, {}, id="main-home"),
     pytest.param(
-        at(TEXT), "  jalan   rusak\tparah ", PRIVACY, None, {"draft": "jalan rusak parah"}, id="text-cleaned"
+        at(ScreenName.TEXT), DRAFT, ScreenName.PRIVACY, None, {"draft": DRAFT}, id="text-keeps-star"
     ),
-    pytest.param(at(TEXT), "rusak", TEXT, screens.TOO_SHORT, {}, id="text-too-short"),
-    pytest.param(at(TEXT), "1234567890123", TEXT, screens.TOO_SHORT, {}, id="text-digits-only"),
-    pytest.param(at(TEXT), "rusak " * 200, TEXT, screens.TOO_LONG, {}, id="text-too-long"),
     pytest.param(
-        at(TEXT, privacy="ANONYMOUS"), DRAFT, CONFIRM, None, {"draft": DRAFT}, id="text-edit-back-to-confirm"
+        at(ScreenName.TEXT),
+        "  jalan   rusak\tparah ",
+        ScreenName.PRIVACY,
+        None,
+        {"draft": "jalan rusak parah"},
+        id="text-cleaned",
     ),
-    pytest.param(at(TEXT), "0", MAIN, None, {}, id="text-back"),
-    pytest.param(at(TEXT, draft=DRAFT), "00", MAIN, None, {"draft": DRAFT}, id="text-home-keeps-draft"),
-    pytest.param(at(PRIVACY, draft=DRAFT), "1", CONFIRM, None, {"privacy": "PUBLIC"}, id="privacy-normal"),
+    pytest.param(at(ScreenName.TEXT), "rusak", ScreenName.TEXT, screens.TOO_SHORT, {}, id="text-too-short"),
     pytest.param(
-        at(PRIVACY, draft=DRAFT), "2", CONFIRM, None, {"privacy": "CONFIDENTIAL"}, id="privacy-rahasia"
+        at(ScreenName.TEXT), "1234567890123", ScreenName.TEXT, screens.TOO_SHORT, {}, id="text-digits-only"
     ),
-    pytest.param(at(PRIVACY, draft=DRAFT), "3", CONFIRM, None, {"privacy": "ANONYMOUS"}, id="privacy-anonim"),
-    pytest.param(at(PRIVACY, draft=DRAFT), "4", PRIVACY, screens.INVALID, {}, id="privacy-invalid"),
-    pytest.param(at(PRIVACY, draft=DRAFT), "0", TEXT, None, {}, id="privacy-back"),
-    pytest.param(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "2", TEXT, None, {}, id="confirm-edit"),
     pytest.param(
-        at(CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        at(ScreenName.TEXT), "rusak " * 200, ScreenName.TEXT, screens.TOO_LONG, {}, id="text-too-long"
+    ),
+    pytest.param(
+        at(ScreenName.TEXT, privacy="ANONYMOUS"),
+        DRAFT,
+        ScreenName.CONFIRM,
+        None,
+        {"draft": DRAFT},
+        id="text-edit-back-to-confirm",
+    ),
+    pytest.param(at(ScreenName.TEXT), "0", ScreenName.MAIN, None, {}, id="text-back"),
+    pytest.param(
+        at(ScreenName.TEXT, draft=DRAFT),
+        "00",
+        ScreenName.MAIN,
+        None,
+        {"draft": DRAFT},
+        id="text-home-keeps-draft",
+    ),
+    pytest.param(
+        at(ScreenName.PRIVACY, draft=DRAFT),
+        "1",
+        ScreenName.CONFIRM,
+        None,
+        {"privacy": "PUBLIC"},
+        id="privacy-normal",
+    ),
+    pytest.param(
+        at(ScreenName.PRIVACY, draft=DRAFT),
+        "2",
+        ScreenName.CONFIRM,
+        None,
+        {"privacy": "CONFIDENTIAL"},
+        id="privacy-rahasia",
+    ),
+    pytest.param(
+        at(ScreenName.PRIVACY, draft=DRAFT),
         "3",
-        MAIN,
+        ScreenName.CONFIRM,
+        None,
+        {"privacy": "ANONYMOUS"},
+        id="privacy-anonim",
+    ),
+    pytest.param(
+        at(ScreenName.PRIVACY, draft=DRAFT),
+        "4",
+        ScreenName.PRIVACY,
+        screens.INVALID,
+        {},
+        id="privacy-invalid",
+    ),
+    pytest.param(at(ScreenName.PRIVACY, draft=DRAFT), "0", ScreenName.TEXT, None, {}, id="privacy-back"),
+    pytest.param(
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        "2",
+        ScreenName.TEXT,
+        None,
+        {},
+        id="confirm-edit",
+    ),
+    pytest.param(
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        "3",
+        ScreenName.MAIN,
         screens.CANCELLED,
         {"draft": "", "privacy": ""},
         id="confirm-cancel-drops-draft",
     ),
-    pytest.param(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "0", PRIVACY, None, {}, id="confirm-back"),
     pytest.param(
-        at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), "9", CONFIRM, screens.INVALID, {}, id="confirm-invalid"
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        "0",
+        ScreenName.PRIVACY,
+        None,
+        {},
+        id="confirm-back",
     ),
-    pytest.param(at(CHECK_NO), BAD_NO, CHECK_NO, screens.BAD_NUMBER, {}, id="check-typo"),
-    pytest.param(at(CHECK_NO), "12345", CHECK_NO, screens.BAD_NUMBER, {}, id="check-short"),
-    pytest.param(at(CHECK_NO), "abc", CHECK_NO, screens.BAD_NUMBER, {}, id="check-letters"),
-    pytest.param(at(CHECK_NO), "0", MAIN, None, {}, id="check-back"),
-    pytest.param(at(REPLY_NO), BAD_NO, REPLY_NO, screens.BAD_NUMBER, {}, id="reply-no-typo"),
-    pytest.param(at(REPLY_NO), "0", MAIN, None, {}, id="reply-no-back"),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        "9",
+        ScreenName.CONFIRM,
+        screens.INVALID,
+        {},
+        id="confirm-invalid",
+    ),
+    pytest.param(
+        at(ScreenName.CHECK_NO), BAD_NO, ScreenName.CHECK_NO, screens.BAD_NUMBER, {}, id="check-typo"
+    ),
+    pytest.param(
+        at(ScreenName.CHECK_NO), "12345", ScreenName.CHECK_NO, screens.BAD_NUMBER, {}, id="check-short"
+    ),
+    pytest.param(
+        at(ScreenName.CHECK_NO), "abc", ScreenName.CHECK_NO, screens.BAD_NUMBER, {}, id="check-letters"
+    ),
+    pytest.param(at(ScreenName.CHECK_NO), "0", ScreenName.MAIN, None, {}, id="check-back"),
+    pytest.param(
+        at(ScreenName.REPLY_NO), BAD_NO, ScreenName.REPLY_NO, screens.BAD_NUMBER, {}, id="reply-no-typo"
+    ),
+    pytest.param(at(ScreenName.REPLY_NO), "0", ScreenName.MAIN, None, {}, id="reply-no-back"),
+    pytest.param(
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
         "98",
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         None,
         {"page": 1},
         id="follow-up-next",
     ),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
         "98",
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         screens.INVALID,
         {},
         id="follow-up-next-on-last-page",
     ),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=2),
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=2),
         "0",
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         None,
         {"page": 1},
         id="follow-up-back-a-page",
     ),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
         "0",
-        REPLY_NO,
+        ScreenName.REPLY_NO,
         None,
         {"tracking_no": "", "follow_up": ""},
         id="follow-up-back-to-number",
     ),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP),
         "1",
-        REPLY_TEXT,
+        ScreenName.REPLY_TEXT,
         None,
         {},
         id="follow-up-answer",
     ),
     pytest.param(
-        at(FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
+        at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up="Kirim foto?"),
         "7",
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         screens.INVALID,
         {},
         id="follow-up-invalid",
     ),
-    pytest.param(at(REPLY_TEXT, tracking_no=NO), "", REPLY_TEXT, screens.EMPTY_REPLY, {}, id="reply-empty"),
     pytest.param(
-        at(REPLY_TEXT, tracking_no=NO, follow_up="Foto?"),
+        at(ScreenName.REPLY_TEXT, tracking_no=NO),
+        "",
+        ScreenName.REPLY_TEXT,
+        screens.EMPTY_REPLY,
+        {},
+        id="reply-empty",
+    ),
+    pytest.param(
+        at(ScreenName.REPLY_TEXT, tracking_no=NO, follow_up="Foto?"),
         "0",
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         None,
         {},
         id="reply-back-to-question",
     ),
     pytest.param(
-        at(REPLY_TEXT, tracking_no=NO), "0", REPLY_NO, None, {"tracking_no": ""}, id="reply-back-no-question"
+        at(ScreenName.REPLY_TEXT, tracking_no=NO),
+        "0",
+        ScreenName.REPLY_NO,
+        None,
+        {"tracking_no": ""},
+        id="reply-back-no-question",
     ),
-    pytest.param(at(HELP), "0", MAIN, None, {}, id="help-back"),
-    pytest.param(at(HELP), "1", HELP, screens.INVALID, {}, id="help-invalid"),
-    pytest.param(at(RESUME, draft=DRAFT), "1", PRIVACY, None, {"draft": DRAFT}, id="resume-continue"),
+    pytest.param(at(ScreenName.HELP), "0", ScreenName.MAIN, None, {}, id="help-back"),
+    pytest.param(at(ScreenName.HELP), "1", ScreenName.HELP, screens.INVALID, {}, id="help-invalid"),
     pytest.param(
-        at(RESUME, draft=DRAFT, privacy="ANONYMOUS"), "1", CONFIRM, None, {}, id="resume-to-confirm"
+        at(ScreenName.RESUME, draft=DRAFT),
+        "1",
+        ScreenName.PRIVACY,
+        None,
+        {"draft": DRAFT},
+        id="resume-continue",
     ),
     pytest.param(
-        at(RESUME, draft=DRAFT), "2", MAIN, screens.DRAFT_DELETED, {"draft": ""}, id="resume-delete"
+        at(ScreenName.RESUME, draft=DRAFT, privacy="ANONYMOUS"),
+        "1",
+        ScreenName.CONFIRM,
+        None,
+        {},
+        id="resume-to-confirm",
     ),
-    pytest.param(at(RESUME, draft=DRAFT), "3", MAIN, None, {"draft": DRAFT}, id="resume-main-keeps-draft"),
-    pytest.param(at(RESUME, draft=DRAFT), "x", RESUME, screens.INVALID, {}, id="resume-invalid"),
-    pytest.param(at(REPLY_TEXT, tracking_no=NO), "00", MAIN, None, {}, id="home-from-anywhere"),
+    pytest.param(
+        at(ScreenName.RESUME, draft=DRAFT),
+        "2",
+        ScreenName.MAIN,
+        screens.DRAFT_DELETED,
+        {"draft": ""},
+        id="resume-delete",
+    ),
+    pytest.param(
+        at(ScreenName.RESUME, draft=DRAFT),
+        "3",
+        ScreenName.MAIN,
+        None,
+        {"draft": DRAFT},
+        id="resume-main-keeps-draft",
+    ),
+    pytest.param(
+        at(ScreenName.RESUME, draft=DRAFT), "x", ScreenName.RESUME, screens.INVALID, {}, id="resume-invalid"
+    ),
+    pytest.param(
+        at(ScreenName.REPLY_TEXT, tracking_no=NO), "00", ScreenName.MAIN, None, {}, id="home-from-anywhere"
+    ),
 ]
 
 
@@ -187,20 +288,23 @@ def test_transition(state, text, screen, hint, changed):
 
 EFFECTS = [
     pytest.param(
-        at(CONFIRM, draft=DRAFT, privacy="CONFIDENTIAL"),
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="CONFIDENTIAL"),
         "1",
-        Effect(FILE, text=DRAFT, privacy="CONFIDENTIAL"),
+        Effect(EffectKind.FILE, text=DRAFT, privacy="CONFIDENTIAL"),
         id="confirm-files",
     ),
-    pytest.param(at(CHECK_NO), NO, Effect(CHECK, tracking_no=NO), id="check-number"),
+    pytest.param(at(ScreenName.CHECK_NO), NO, Effect(EffectKind.CHECK, tracking_no=NO), id="check-number"),
     pytest.param(
-        at(CHECK_NO), f" {NO[:4]} {NO[4:]} ", Effect(CHECK, tracking_no=NO), id="check-number-spaced"
+        at(ScreenName.CHECK_NO),
+        f" {NO[:4]} {NO[4:]} ",
+        Effect(EffectKind.CHECK, tracking_no=NO),
+        id="check-number-spaced",
     ),
-    pytest.param(at(REPLY_NO), NO, Effect(OPEN_REPLY, tracking_no=NO), id="open-reply"),
+    pytest.param(at(ScreenName.REPLY_NO), NO, Effect(EffectKind.OPEN_REPLY, tracking_no=NO), id="open-reply"),
     pytest.param(
-        at(REPLY_TEXT, tracking_no=NO),
+        at(ScreenName.REPLY_TEXT, tracking_no=NO),
         "sudah  diperbaiki*kemarin",
-        Effect(REPLY, tracking_no=NO, text="sudah diperbaiki*kemarin"),
+        Effect(EffectKind.REPLY, tracking_no=NO, text="sudah diperbaiki*kemarin"),
         id="reply-text",
     ),
 ]
@@ -215,81 +319,81 @@ def test_effects(state, text, effect):
 
 RESOLVED = [
     pytest.param(
-        at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
-        Effect(FILE, text=DRAFT, privacy="ANONYMOUS"),
-        Result(DONE, tracking_no=NO),
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
+        Effect(EffectKind.FILE, text=DRAFT, privacy="ANONYMOUS"),
+        Result(Found.DONE, tracking_no=NO),
         True,
         None,
         (NO, "anonim", "SMS"),
         id="filed",
     ),
     pytest.param(
-        at(CHECK_NO),
-        Effect(CHECK, tracking_no=NO),
-        Result(DONE, NO, "IN_PROGRESS", "29/11/2026"),
+        at(ScreenName.CHECK_NO),
+        Effect(EffectKind.CHECK, tracking_no=NO),
+        Result(Found.DONE, NO, "IN_PROGRESS", "29/11/2026"),
         True,
         None,
         (NO, "Ditindaklanjuti", "29/11/2026", f"BALAS {NO}"),
         id="checked",
     ),
     pytest.param(
-        at(CHECK_NO),
-        Effect(CHECK, tracking_no=NO),
-        Result(NOT_FOUND),
+        at(ScreenName.CHECK_NO),
+        Effect(EffectKind.CHECK, tracking_no=NO),
+        Result(Found.NOT_FOUND),
         False,
-        CHECK_NO,
+        ScreenName.CHECK_NO,
         (f"Laporan {NO} tidak ada",),
         id="check-not-found-asks-again",
     ),
     pytest.param(
-        at(CHECK_NO),
-        Effect(CHECK, tracking_no=NO),
-        Result(THROTTLED),
+        at(ScreenName.CHECK_NO),
+        Effect(EffectKind.CHECK, tracking_no=NO),
+        Result(Found.THROTTLED),
         True,
         None,
         ("Coba lagi 1 jam",),
         id="check-throttled",
     ),
     pytest.param(
-        at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
-        Effect(FILE, text=DRAFT, privacy="ANONYMOUS"),
-        Result(FLOODED),
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="ANONYMOUS"),
+        Effect(EffectKind.FILE, text=DRAFT, privacy="ANONYMOUS"),
+        Result(Found.FLOODED),
         True,
-        CONFIRM,
+        ScreenName.CONFIRM,
         ("Terlalu banyak laporan", "belum terkirim", "draf disimpan", "Coba lagi"),
         id="file-flooded-ends-keeping-the-draft",
     ),
     pytest.param(
-        at(REPLY_NO),
-        Effect(OPEN_REPLY, tracking_no=NO),
-        Result(DONE, NO, follow_up="Kirim foto lokasi?"),
+        at(ScreenName.REPLY_NO),
+        Effect(EffectKind.OPEN_REPLY, tracking_no=NO),
+        Result(Found.DONE, NO, follow_up="Kirim foto lokasi?"),
         False,
-        FOLLOW_UP,
+        ScreenName.FOLLOW_UP,
         ("(1/1)", "Kirim foto lokasi?", "1 Jawab"),
         id="open-reply-shows-question",
     ),
     pytest.param(
-        at(REPLY_NO),
-        Effect(OPEN_REPLY, tracking_no=NO),
-        Result(DONE, NO),
+        at(ScreenName.REPLY_NO),
+        Effect(EffectKind.OPEN_REPLY, tracking_no=NO),
+        Result(Found.DONE, NO),
         False,
-        REPLY_TEXT,
+        ScreenName.REPLY_TEXT,
         (f"laporan {NO}",),
         id="open-reply-no-question",
     ),
     pytest.param(
-        at(REPLY_NO),
-        Effect(OPEN_REPLY, tracking_no=NO),
-        Result(NOT_FOUND),
+        at(ScreenName.REPLY_NO),
+        Effect(EffectKind.OPEN_REPLY, tracking_no=NO),
+        Result(Found.NOT_FOUND),
         False,
-        REPLY_NO,
+        ScreenName.REPLY_NO,
         ("tidak ada untuk HP ini",),
         id="open-reply-not-found",
     ),
     pytest.param(
-        at(REPLY_TEXT, tracking_no=NO),
-        Effect(REPLY, tracking_no=NO, text="ok sudah"),
-        Result(DONE, NO),
+        at(ScreenName.REPLY_TEXT, tracking_no=NO),
+        Effect(EffectKind.REPLY, tracking_no=NO, text="ok sudah"),
+        Result(Found.DONE, NO),
         True,
         None,
         (NO, "diterima", f"CEK {NO}"),
@@ -310,19 +414,26 @@ def test_resolve(state, effect, result, end, screen, shows):
 
 
 def test_a_flooded_filing_keeps_the_draft_to_resume():
-    state = at(CONFIRM, draft=DRAFT, privacy="ANONYMOUS")
-    out = menu.resolve(state, Effect(FILE, text=DRAFT, privacy="ANONYMOUS"), Result(FLOODED))
+    state = at(ScreenName.CONFIRM, draft=DRAFT, privacy="ANONYMOUS")
+    out = menu.resolve(state, Effect(EffectKind.FILE, text=DRAFT, privacy="ANONYMOUS"), Result(Found.FLOODED))
     assert out.state == state and out.end
 
 
 def test_filing_clears_the_draft():
-    out = menu.resolve(at(CONFIRM, draft=DRAFT, privacy="PUBLIC"), Effect(FILE, text=DRAFT), Result(DONE, NO))
+    out = menu.resolve(
+        at(ScreenName.CONFIRM, draft=DRAFT, privacy="PUBLIC"),
+        Effect(EffectKind.FILE, text=DRAFT),
+        Result(Found.DONE, NO),
+    )
     assert out.state.draft == "" and out.state.privacy == ""
 
 
 @pytest.mark.parametrize(
     ("draft", "screen"),
-    [pytest.param("", MAIN, id="no-draft-main-menu"), pytest.param(DRAFT, RESUME, id="draft-offers-resume")],
+    [
+        pytest.param("", ScreenName.MAIN, id="no-draft-main-menu"),
+        pytest.param(DRAFT, ScreenName.RESUME, id="draft-offers-resume"),
+    ],
 )
 def test_start(draft, screen):
     out = menu.start("1708", draft=draft)
@@ -335,19 +446,21 @@ def test_whole_filing_walk_keeps_star_in_text():
     for text in ("1", DRAFT, "2"):
         state = menu.step(state, text).state
     out = menu.step(state, "1")
-    assert out.effect == Effect(FILE, text=DRAFT, privacy="CONFIDENTIAL")
+    assert out.effect == Effect(EffectKind.FILE, text=DRAFT, privacy="CONFIDENTIAL")
 
 
 def test_state_round_trips_and_survives_unknown_keys():
-    state = at(FOLLOW_UP, tracking_no=NO, follow_up="x", page=1, draft=DRAFT, privacy="PUBLIC")
+    state = at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up="x", page=1, draft=DRAFT, privacy="PUBLIC")
     assert State.from_dict(state.as_dict()) == state
     assert State.from_dict({**state.as_dict(), "future": 1}) == state
-    assert State.from_dict({"screen": "GONE"}).screen == MAIN
+    assert State.from_dict({"screen": "GONE"}).screen == ScreenName.MAIN
 
 
 def test_follow_up_pages_cover_the_whole_text_in_order():
     out = menu.resolve(
-        at(REPLY_NO), Effect(OPEN_REPLY, tracking_no=NO), Result(DONE, NO, follow_up=LONG_FOLLOW_UP)
+        at(ScreenName.REPLY_NO),
+        Effect(EffectKind.OPEN_REPLY, tracking_no=NO),
+        Result(Found.DONE, NO, follow_up=LONG_FOLLOW_UP),
     )
     seen, state = [], out.state
     for _ in range(20):
@@ -368,29 +481,29 @@ def test_follow_up_pages_cover_the_whole_text_in_order():
 # GSM-7 screen. (Which hint goes where is pinned by TRANSITIONS and RESOLVED above.)
 _NOT_FOUND = screens.NOT_FOUND.format(no="9" * 10)
 HINTS_FOR = {
-    MAIN: [screens.INVALID, screens.CANCELLED, screens.DRAFT_DELETED],
-    TEXT: [screens.TOO_SHORT, screens.TOO_LONG],
-    PRIVACY: [screens.INVALID],
-    CONFIRM: [screens.INVALID],
-    CHECK_NO: [screens.BAD_NUMBER, _NOT_FOUND],
-    REPLY_NO: [screens.BAD_NUMBER, _NOT_FOUND],
-    FOLLOW_UP: [screens.INVALID],
-    REPLY_TEXT: [screens.EMPTY_REPLY, screens.TOO_LONG],
-    HELP: [screens.INVALID],
-    RESUME: [screens.INVALID],
+    ScreenName.MAIN: [screens.INVALID, screens.CANCELLED, screens.DRAFT_DELETED],
+    ScreenName.TEXT: [screens.TOO_SHORT, screens.TOO_LONG],
+    ScreenName.PRIVACY: [screens.INVALID],
+    ScreenName.CONFIRM: [screens.INVALID],
+    ScreenName.CHECK_NO: [screens.BAD_NUMBER, _NOT_FOUND],
+    ScreenName.REPLY_NO: [screens.BAD_NUMBER, _NOT_FOUND],
+    ScreenName.FOLLOW_UP: [screens.INVALID],
+    ScreenName.REPLY_TEXT: [screens.EMPTY_REPLY, screens.TOO_LONG],
+    ScreenName.HELP: [screens.INVALID],
+    ScreenName.RESUME: [screens.INVALID],
 }
 LONGEST_STATES = [
-    at(MAIN, short_code="17089"),
-    at(TEXT),
-    at(PRIVACY),
-    *[at(CONFIRM, draft="W" * 500, privacy=p) for p in ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")],
-    at(CHECK_NO),
-    at(REPLY_NO),
-    at(FOLLOW_UP, follow_up="W" * 2000, page=9),
-    at(FOLLOW_UP, follow_up="€" * 2000, page=3),
-    at(REPLY_TEXT, tracking_no="9" * 10),
-    at(HELP, short_code="17089"),
-    at(RESUME, draft="“kutip” — " * 40),
+    at(ScreenName.MAIN, short_code="17089"),
+    at(ScreenName.TEXT),
+    at(ScreenName.PRIVACY),
+    *[at(ScreenName.CONFIRM, draft="W" * 500, privacy=p) for p in ("PUBLIC", "CONFIDENTIAL", "ANONYMOUS")],
+    at(ScreenName.CHECK_NO),
+    at(ScreenName.REPLY_NO),
+    at(ScreenName.FOLLOW_UP, follow_up="W" * 2000, page=9),
+    at(ScreenName.FOLLOW_UP, follow_up="€" * 2000, page=3),
+    at(ScreenName.REPLY_TEXT, tracking_no="9" * 10),
+    at(ScreenName.HELP, short_code="17089"),
+    at(ScreenName.RESUME, draft="“kutip” — " * 40),
 ]
 CASES = [
     pytest.param(state, hint, id=f"{state.screen}-{i}-{hint[:12] or 'plain'}")
@@ -454,20 +567,20 @@ def test_shorten(text, limit, out):
 # Every screen in the states it can be in, and inputs that reach each branch of its step.
 WALK_STATES = [
     *LONGEST_STATES,
-    at(TEXT, privacy="PUBLIC"),
-    at(CONFIRM, draft=DRAFT),
-    at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=0),
-    at(FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=1),
-    at(REPLY_TEXT, tracking_no=NO, follow_up="Mohon foto."),
-    at(RESUME, draft=DRAFT, privacy="ANONYMOUS"),
+    at(ScreenName.TEXT, privacy="PUBLIC"),
+    at(ScreenName.CONFIRM, draft=DRAFT),
+    at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=0),
+    at(ScreenName.FOLLOW_UP, tracking_no=NO, follow_up=LONG_FOLLOW_UP, page=1),
+    at(ScreenName.REPLY_TEXT, tracking_no=NO, follow_up="Mohon foto."),
+    at(ScreenName.RESUME, draft=DRAFT, privacy="ANONYMOUS"),
 ]
 WALK_INPUTS = ["", " ", "0", "00", "1", "2", "3", "4", "5", "98", "x", "ok", DRAFT, "W" * 1001, NO, BAD_NO]
 WALK_RESULTS = [
-    Result(DONE, NO, status="RECEIVED", updated="01/12/2026", follow_up="Mohon foto."),
-    Result(DONE, NO, status="DONE", updated="01/12/2026"),  # no follow-up to read (OPEN_REPLY)
-    Result(NOT_FOUND),
-    Result(THROTTLED),
-    Result(FLOODED),
+    Result(Found.DONE, NO, status="RECEIVED", updated="01/12/2026", follow_up="Mohon foto."),
+    Result(Found.DONE, NO, status="DONE", updated="01/12/2026"),  # no follow-up to read (OPEN_REPLY)
+    Result(Found.NOT_FOUND),
+    Result(Found.THROTTLED),
+    Result(Found.FLOODED),
 ]
 
 
@@ -489,7 +602,7 @@ def test_every_screen_moves_only_where_it_declares(state):
     """Walk each screen's transitions: every move lands on a registered screen its
     registration lists (staying put and `00` aside); a screen missing from the registry or
     from `goes_to` fails here, not in a citizen's session."""
-    allowed = {state.screen, MAIN, *menu.SCREENS[state.screen].goes_to}
+    allowed = {state.screen, ScreenName.MAIN, *menu.SCREENS[state.screen].goes_to}
     for text in WALK_INPUTS:
         for out in _moves(state, text):
             assert menu.is_screen(out.state.screen)
