@@ -7,6 +7,8 @@ traffic leaks from a gateway whose operator has not chosen to expose it. Only th
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -14,6 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from gateway.metrics import scrape
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger("gateway.metrics")
+
+# The other processes' metric files are read while they write them: a read caught mid-write
+# is tried again this much later, once.
+RETRY_AFTER = 0.05
 
 
 @bp.get("/metrics")
@@ -27,4 +34,13 @@ def metrics():
     presented = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
     if not hmac.compare_digest(presented.encode(), expected.encode()):
         abort(401, description="missing or wrong metrics token")
-    return Response(scrape(rt), content_type=CONTENT_TYPE_LATEST)
+    for attempt in (1, 2):
+        try:
+            return Response(scrape(rt), content_type=CONTENT_TYPE_LATEST)
+        except Exception as exc:  # a scrape failing must say why, and not as a 500
+            log.warning("metrics: scrape %d failed (%s)", attempt, type(exc).__name__, exc_info=attempt == 2)
+            if attempt == 2:
+                abort(
+                    503, description=f"metrics unreadable ({type(exc).__name__}); the next scrape may succeed"
+                )
+            time.sleep(RETRY_AFTER)

@@ -116,14 +116,14 @@ def test_ucs2_and_long_mos_keep_their_text(rt, client):
         pytest.param(b'{"results": "LAPOR"}', "results", id="results-a-string"),
         pytest.param(
             json.dumps({"results": [{"from": "0812-FLOWERS", "messageId": "m", "text": "LAPOR x"}]}).encode(),
-            "from",
+            "results[].from",
             id="sender-with-letters",
         ),
         pytest.param(
             json.dumps(
                 {"results": [{"from": "6281234567890", "messageId": "m" * 129, "text": "x"}]}
             ).encode(),
-            "id",
+            "results[].messageId",
             id="id-too-long-for-its-column",
         ),
     ],

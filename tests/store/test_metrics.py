@@ -231,3 +231,25 @@ def test_a_dependency_down_does_not_fail_the_scrape(rt, broken, down, missing, p
     up = {dict(labels)["dependency"]: value for (name, labels), value in got.items() if name == "gateway_up"}
     assert up == {"database": float(down != "database"), "redis": float(down != "redis")}
     assert missing not in names and present in names
+
+
+def test_a_scrape_that_cannot_be_read_is_retried_then_a_503_naming_it(rt, monkeypatch):
+    """The metric files of the other processes are read while those processes write them; a
+    read caught mid-write is tried again, and one that still fails is a 503 saying so (a
+    Prometheus scrape failing visibly), never a 500."""
+    from gateway.web import metrics as route
+
+    real, fails = route.scrape, iter([True])
+
+    def flaky(runtime):
+        if next(fails, False):
+            raise ValueError("mmap read caught a file being written")
+        return real(runtime)
+
+    monkeypatch.setattr(route, "scrape", flaky)
+    client = metrics_app(rt)
+    assert client.get("/metrics", headers=SCRAPE).status_code == 200
+    monkeypatch.setattr(route, "scrape", lambda runtime: 1 / 0)
+    resp = client.get("/metrics", headers=SCRAPE)
+    assert resp.status_code == 503
+    assert "ZeroDivisionError" in resp.get_data(as_text=True)

@@ -136,7 +136,7 @@ def test_the_inbound_token_is_checked_before_the_signature(client):
     ("body", "field"),
     [
         pytest.param("From=%2B6281234567890&Body=LAPOR+x", "MessageSid", id="no-sid"),
-        pytest.param("MessageSid=SM1&From=0812-FLOWERS&Body=LAPOR+x", "from", id="sender-with-letters"),
+        pytest.param("MessageSid=SM1&From=0812-FLOWERS&Body=LAPOR+x", "From", id="sender-with-letters"),
         pytest.param("MessageSid=SM1&From=%2B6281234567890&Body=%FF%FE", "Body", id="body-not-utf8"),
     ],
 )
