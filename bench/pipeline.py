@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import signal
 import statistics
 import sys
@@ -86,26 +87,37 @@ class Arrivals:
             return sum(n in self.at for n in numbers)
 
 
-class RssSampler(threading.Thread):
+def _sample_rss(pgid: int, every: float, halt, conn) -> None:
+    """In its own process: the largest RSS of each kind of gateway process until `halt`."""
+    peaks = Peaks()
+    while not halt.is_set():
+        peaks.add(sample_group(pgid), idle=False)
+        halt.wait(every)
+    conn.send({kind: kb / 1024 for kind, kb in peaks.peak_kb.items()})
+
+
+class RssSampler:
     """Peak RSS of each kind of gateway process while the run goes on (issue 15: memory per
-    worker stays flat with 32 sends in flight; bench/memory.py's sampling)."""
+    worker stays flat with its sends in flight; bench/memory.py's sampling). A process of its
+    own: reading /proc for every process takes the GIL for milliseconds, which in a thread
+    would delay the bench aggregator's arrival times and bunch them up."""
 
     def __init__(self, pgid: int, every: float = 0.2):
-        super().__init__(daemon=True)
-        self.pgid, self.every, self.peaks = pgid, every, Peaks()
-        self.halt = threading.Event()
+        ctx = multiprocessing.get_context("fork")
+        self.halt = ctx.Event()
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_sample_rss, args=(pgid, every, self.halt, child), daemon=True)
 
-    def run(self) -> None:
-        """Sample until stop()."""
-        while not self.halt.is_set():
-            self.peaks.add(sample_group(self.pgid), idle=False)
-            self.halt.wait(self.every)
+    def start(self) -> None:
+        """Start sampling."""
+        self.proc.start()
 
     def stop(self) -> dict[str, float]:
         """Stop; the peak RSS in MB of the largest process of each kind."""
         self.halt.set()
-        self.join(5)
-        return {kind: kb / 1024 for kind, kb in self.peaks.peak_kb.items()}
+        peaks = self.conn.recv() if self.conn.poll(10) else {}
+        self.proc.join(5)
+        return peaks
 
 
 def number(i: int) -> str:

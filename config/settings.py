@@ -72,7 +72,7 @@ class Settings:
     # 32: a real send API answers in 100-300 ms, so what limits sending is how many requests
     # are in flight, not CPU (bench/pipeline.py --latency-ms 150: 8 gave 75 replies/s and a
     # p99 of 3 s at 100 MO/s; 32 gave 154/s and 324 ms). See README "Performance".
-    send_concurrency: int = field(default=32, metadata={"env": "GATEWAY_SEND_CONCURRENCY"})
+    send_concurrency: int = field(default=64, metadata={"env": "GATEWAY_SEND_CONCURRENCY"})
     flood_limit: int = field(default=10, metadata={"env": "GATEWAY_FLOOD_LIMIT"})
     flood_window: int = field(default=60, metadata={"env": "GATEWAY_FLOOD_WINDOW"})
     # Signed callbacks (the generic aggregator's GATEWAY_GENERIC_SIGNING_SECRET): how old a

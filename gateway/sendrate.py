@@ -43,7 +43,7 @@ log = logging.getLogger("gateway.sendrate")
 WINDOW = 1.0
 # Slack on the window: a request admitted at t reaches the aggregator a little later, and
 # not always equally later; counting 1.05 s keeps its own one-second count under the cap.
-MARGIN = 0.05
+MARGIN = 0.1
 # Without Redis, each process gets this share of the cap (a deployment runs a few workers).
 FALLBACK_SHARE = 4
 # Pause every worker this long after a 429 that gave no Retry-After.
@@ -59,7 +59,7 @@ PAUSE_RECHECK = 0.1
 BULK_AHEAD = 0.2
 # A reserved slot missed by more than this (the process was descheduled, or its threads
 # queued for the GIL) is given up for a fresh one rather than sent late.
-MAX_LATE = 0.02
+MAX_LATE = 0.03
 # What SendRate._admit found: a slot reserved (maybe a little ahead), a reason to wait and ask
 # again (a pause), or no slot within the caller's patience.
 _RESERVED, _WAIT, _FULL = "reserved", "wait", "full"
@@ -177,7 +177,7 @@ class SendRate:
         while True:
             left = deadline - self.clock()
             ahead = min(left, BULK_AHEAD) if bulk else left
-            state, wait = self._admit(aggregator, bulk, max(0.0, ahead))
+            state, wait, member = self._admit(aggregator, bulk, max(0.0, ahead))
             if wait > 0 and not waited:
                 waited = True
                 SEND_RATE_WAITS.labels(aggregator, "bulk" if bulk else "reply").inc()
@@ -192,10 +192,11 @@ class SendRate:
                 slot = self.clock() + wait
                 self.sleep(wait)
                 # Woken well after the slot (this process stalled): sending now would bunch
-                # with the sends after it, so take a fresh slot. And a 429 to another worker
-                # while this one slept: honour the pause.
+                # with the sends after it, so the slot is given back and a fresh one taken.
+                # And a 429 to another worker while this one slept: honour the pause.
                 if self.clock() - slot <= MAX_LATE and self._shared_pause_left(aggregator) <= 0:
                     return True
+                self._give_back(aggregator, member)
                 continue
             left = deadline - self.clock()
             if left <= 0:
@@ -215,28 +216,36 @@ class SendRate:
         except RedisError as exc:
             log.warning("cannot share the pause for %s (Redis): %s", aggregator, exc)
 
-    def _admit(self, aggregator: str, bulk: bool, horizon: float) -> tuple[str, float]:
-        """(_RESERVED, seconds until the slot taken), (_WAIT, seconds before asking again: a
-        pause, or this process's own window without Redis) or (_FULL, seconds): no slot
-        within `horizon` seconds."""
+    def _admit(self, aggregator: str, bulk: bool, horizon: float) -> tuple[str, float, str]:
+        """(_RESERVED, seconds until the slot taken, its member in the window), (_WAIT,
+        seconds before asking again: a pause, or this process's own window without Redis) or
+        (_FULL, seconds): no slot within `horizon` seconds."""
         tps = self.caps.get(aggregator, 0)
         limit = bulk_limit(tps) if bulk else tps
         try:
             if not limit:  # no cap: only a shared pause can hold the send
                 wait = self._shared_pause_left(aggregator)
-                return (_WAIT, wait) if wait > 0 else (_RESERVED, 0.0)
-            window_us = int((WINDOW + MARGIN) * 1e6)
-            args = [limit, window_us, self.redis_now() or "", os.urandom(8).hex(), window_us // tps]
+                return (_WAIT, wait, "") if wait > 0 else (_RESERVED, 0.0, "")
+            window_us, member = int((WINDOW + MARGIN) * 1e6), os.urandom(8).hex()
+            args = [limit, window_us, self.redis_now() or "", member, window_us // tps]
             state, wait_us = self._script(
                 keys=[_window_key(aggregator), _pause_key(aggregator)], args=[*args, int(horizon * 1e6)]
             )
         except RedisError as exc:
             wait = self._admit_locally(aggregator, limit, exc)
-            return (_WAIT, wait) if wait > 0 else (_RESERVED, 0.0)
+            return (_WAIT, wait, "") if wait > 0 else (_RESERVED, 0.0, "")
         if self._degraded:
             self._degraded = False
             log.warning("Redis is back: send rates shared again")
-        return {1: _RESERVED, 0: _WAIT}.get(int(state), _FULL), wait_us / 1e6
+        return {1: _RESERVED, 0: _WAIT}.get(int(state), _FULL), wait_us / 1e6, member
+
+    def _give_back(self, aggregator: str, member: str) -> None:
+        """Take an unused slot out of the window, so a stall does not cost the cap a send."""
+        if member:
+            try:
+                self.redis.zrem(_window_key(aggregator), member)
+            except RedisError:
+                pass  # the slot just counts until it leaves the window
 
     def _shared_pause_left(self, aggregator: str) -> float:
         """Seconds left of a pause any worker set (0: none), asking Redis at most every

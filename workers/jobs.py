@@ -38,8 +38,8 @@ def drain_inbound() -> str:
 
 @redact_database_errors
 def send_outbound(outbound_id: int) -> str:
-    """One send attempt for one MT."""
-    return str(outbox.send_outbound(runtime(), outbound_id))
+    """One send attempt for one MT (a reply takes the other due replies along)."""
+    return str(outbox.send_with_due_replies(runtime(), outbound_id))
 
 
 @redact_database_errors

@@ -4,11 +4,12 @@ requeue, and delivery reports in any order (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from gateway.models import DeliveryReport, OutboundMessage
+from gateway.models import DeliveryReport, OutboundMessage, utcnow
 from gateway.services.outbox import queue_message, requeue_failed, send_outbound
 from tests.store.helpers import AUTH, outbox
 
@@ -240,3 +241,28 @@ def test_a_worker_killed_mid_batch_leaves_at_most_one_chunk_unrecorded(rt, fake_
     by_id = {o.id: o.status for o in outbox(rt)}
     assert [by_id[i] for i in ids] == ["ACCEPTED", "ACCEPTED", "SENDING", "SENDING", "QUEUED"]
     assert len(fake_aggregator.requests) == 4
+
+
+def test_a_send_job_takes_along_the_replies_already_due(rt, fake_aggregator):
+    """A drain out of time hands its replies off one send job each; at a real API's round
+    trip one job each would send them one at a time, so a reply's job sends, concurrently,
+    the other due replies too (not notices: they keep their own queue; not a retry waiting
+    out its backoff)."""
+    from workers import jobs
+
+    with rt.transaction() as s:
+        replies = [
+            queue_message(s, rt, f"r:{i}", f"+62812000001{i:02d}", f"balasan {i}").id for i in range(5)
+        ]
+        notice = queue_message(s, rt, "n:1", "+6281200000200", "pemberitahuan", kind="NOTICE").id
+        later = queue_message(s, rt, "r:later", "+6281200000300", "nanti").id
+        s.get(OutboundMessage, later).next_attempt_at = utcnow() + timedelta(minutes=5)
+    jobs.use_runtime(rt)
+    try:
+        assert jobs.send_outbound(replies[0]) == "accepted"
+    finally:
+        jobs.use_runtime(None)
+    sent_to = sorted(r.json()["to"] for r in fake_aggregator.requests)
+    assert sent_to == sorted(f"+62812000001{i:02d}" for i in range(5))
+    states = {o.id: o.status for o in outbox(rt)}
+    assert states[notice] == "QUEUED" and states[later] == "QUEUED"
