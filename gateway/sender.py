@@ -38,6 +38,7 @@ class Sender:
         self.concurrency = concurrency
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()  # several batches may send at once (drain.ReplyLane)
 
     @property
     def session(self) -> requests.Session:
@@ -124,8 +125,9 @@ class Sender:
             for indices in by_lane.values():
                 run(indices)
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="send")
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="send")
             list(self._pool.map(run, by_lane.values()))
         return answers
 

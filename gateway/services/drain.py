@@ -7,11 +7,12 @@ does; a batch also pays one commit for many MOs. The receiver rings a doorbell
 (gateway.queueing.Doorbell) and one drain job takes everything pending, so the number of
 jobs follows the bursts, not the messages.
 
-A batch's replies go out while the next batch is handled (`ReplyLane`): at a real send API's
-round trip (150 ms) a batch's sends take longer than its database work, and doing one after
-the other left the worker waiting on the network half the time (`make bench`,
-pipeline-rtt150 against pipeline-sqlite). One batch's sends at most are in flight, and the
-next batch's wait for them, so a citizen's replies still go out in order.
+A batch's replies go out while the next batches are handled (`ReplyLane`): at a real send
+API's round trip (150 ms) a batch's sends take longer than its database work, and doing one
+after the other left the worker waiting on the network half the time (`make bench`,
+pipeline-rtt150 against pipeline-sqlite). A few batches' sends are in flight at most, and a
+batch with a reply to a number still in flight waits for it, so a citizen's replies still go
+out in order.
 
 Crash safety is the transaction's: a batch is committed whole or not at all, so a worker
 killed mid-batch leaves its MOs PENDING for the next drain (rung by the next MO or by the
@@ -53,26 +54,39 @@ class DrainResult:
 
 
 class ReplyLane:
-    """Sends one batch's replies in the background while the next batch is handled; the
-    next batch's replies (or the careful path) first wait for them. `wait()` at the end."""
+    """Sends each batch's replies in the background while the next batches are handled, up to
+    MAX_IN_FLIGHT batches at once. A batch whose numbers have replies still in flight waits
+    for those first, so one citizen's replies go out in the order they were written; the
+    careful path waits for every batch (`wait()`), and so does the end of the drain."""
+
+    MAX_IN_FLIGHT = 4
 
     def __init__(self):
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="replies")
-        self._in_flight: Future | None = None
+        self._pool = ThreadPoolExecutor(self.MAX_IN_FLIGHT, thread_name_prefix="replies")
+        self._in_flight: list[tuple[Future, frozenset[str]]] = []
 
-    def send(self, job: Callable[[], None]) -> None:
-        """Start `job` once the batch before has been sent (its error, if any, raised here)."""
-        self.wait()
-        self._in_flight = self._pool.submit(job)
+    def send(self, job: Callable[[], None], numbers: frozenset[str] = frozenset()) -> None:
+        """Start `job` (a batch's sends to `numbers`) once no batch in flight shares a number
+        with it and fewer than MAX_IN_FLIGHT are; an error of a batch before is raised here."""
+        self._finish(lambda f, sent_to: f.done())
+        self._finish(lambda f, sent_to: bool(sent_to & numbers))
+        while len(self._in_flight) >= self.MAX_IN_FLIGHT:
+            self._finish(lambda f, sent_to, first=self._in_flight[0][0]: f is first)
+        self._in_flight.append((self._pool.submit(job), numbers))
+
+    def _finish(self, which: Callable[[Future, frozenset[str]], bool]) -> None:
+        """Wait for the batches in flight that `which` names (their errors raised here)."""
+        chosen = [entry for entry in self._in_flight if which(*entry)]
+        self._in_flight = [entry for entry in self._in_flight if entry not in chosen]
+        for future, _numbers in chosen:
+            future.result()
 
     def wait(self) -> None:
-        """Until the batch in flight has been sent."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            in_flight.result()
+        """Until every batch in flight has been sent."""
+        self._finish(lambda f, sent_to: True)
 
     def close(self) -> None:
-        """Wait for the last batch and stop the thread."""
+        """Wait for the last batches and stop the threads."""
         try:
             self.wait()
         finally:
@@ -136,7 +150,8 @@ def _drain_batch(
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
         lane.wait()  # the careful path replies inline: after the batch before, in order
         return _one_by_one(rt, ids, skip, result)
-    lane.send(lambda: conversation.after_mos_committed(rt, handled, out_of_time))
+    numbers = frozenset(h.reply.msisdn for h in handled if h.reply is not None)
+    lane.send(lambda: conversation.after_mos_committed(rt, handled, out_of_time), numbers)
     return len(ids)
 
 

@@ -23,21 +23,40 @@ def test_the_next_batch_is_handled_while_the_replies_go_out():
     assert returned_after < 1.0
 
 
-def test_one_batch_in_flight_at_most_and_in_order():
-    lane, events = ReplyLane(), []
-
-    def batch(n: int):
+def _recorder(events: list, lock: threading.Lock):
+    def batch(n: int, seconds: float = 0.05):
         def send():
-            events.append(("start", n))
-            time.sleep(0.05)
-            events.append(("end", n))
+            with lock:
+                events.append(("start", n))
+            time.sleep(seconds)
+            with lock:
+                events.append(("end", n))
 
         return send
 
+    return batch
+
+
+def test_batches_to_the_same_number_go_one_after_another_in_order():
+    lane, events = ReplyLane(), []
+    batch = _recorder(events, threading.Lock())
     for n in range(3):
-        lane.send(batch(n))
+        lane.send(batch(n), frozenset({"+6281200000001"}))
     lane.close()
     assert events == [(edge, n) for n in range(3) for edge in ("start", "end")]
+
+
+def test_batches_to_other_numbers_overlap_up_to_the_limit():
+    lane, events, lock = ReplyLane(), [], threading.Lock()
+    batch = _recorder(events, lock)
+    for n in range(ReplyLane.MAX_IN_FLIGHT + 2):
+        lane.send(batch(n, 0.2), frozenset({f"+62812000000{n:02d}"}))
+    lane.close()
+    running, most = 0, 0
+    for edge, _n in events:
+        running += 1 if edge == "start" else -1
+        most = max(most, running)
+    assert most == ReplyLane.MAX_IN_FLIGHT
 
 
 def test_a_failed_send_reaches_the_drain_job():
