@@ -34,17 +34,20 @@ def outbound_choices() -> tuple[str, ...]:
 class Settings:
     """Every knob of the gateway. `env` names the environment variable of each field."""
 
-    redis_url: str = field(default="redis://127.0.0.1:6379/0", metadata={"env": "REDIS_URL"})
+    # Secrets and URLs that may carry a password are left out of repr (tracebacks, debug logs).
+
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False, metadata={"env": "REDIS_URL"})
     database_url: str = field(
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'gateway.db'}",
+        repr=False,
         metadata={"env": "DATABASE_URL"},
     )
     short_code: str = field(default="1708", metadata={"env": "GATEWAY_SHORT_CODE"})
     outbound: str = field(default="log", metadata={"env": "GATEWAY_OUTBOUND"})
     public_url: str = field(default="http://127.0.0.1:8000", metadata={"env": "GATEWAY_PUBLIC_URL"})
-    inbound_token: str = field(default="", metadata={"env": "GATEWAY_INBOUND_TOKEN"})
+    inbound_token: str = field(default="", repr=False, metadata={"env": "GATEWAY_INBOUND_TOKEN"})
     # Bearer token a Prometheus scrape of /metrics presents; empty: /metrics answers 404.
-    metrics_token: str = field(default="", metadata={"env": "GATEWAY_METRICS_TOKEN"})
+    metrics_token: str = field(default="", repr=False, metadata={"env": "GATEWAY_METRICS_TOKEN"})
     port: int = field(default=8000, metadata={"env": "GATEWAY_PORT"})
     host: str = field(default="127.0.0.1", metadata={"env": "GATEWAY_HOST"})
     # Reverse proxies in front of the receiver whose X-Forwarded-* headers are believed (nginx
@@ -94,12 +97,12 @@ class Settings:
     sla_follow_up_days: int = field(default=5, metadata={"env": "GATEWAY_SLA_FOLLOW_UP_DAYS"})
     sla_close_days: int = field(default=10, metadata={"env": "GATEWAY_SLA_CLOSE_DAYS"})
     upstream_url: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_URL"})
-    upstream_secret: str = field(default="", metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
+    upstream_secret: str = field(default="", repr=False, metadata={"env": "GATEWAY_UPSTREAM_SECRET"})
     upstream_window: int = field(default=300, metadata={"env": "GATEWAY_UPSTREAM_WINDOW"})
     upstream_backoff_max: float = field(default=3600.0, metadata={"env": "GATEWAY_UPSTREAM_BACKOFF_MAX"})
     # The handler console (/console, gateway.web.console): the key that signs its session
     # cookie. Empty: the console answers 404 (`make run` makes a local one in var/).
-    console_secret: str = field(default="", metadata={"env": "GATEWAY_CONSOLE_SECRET"})
+    console_secret: str = field(default="", repr=False, metadata={"env": "GATEWAY_CONSOLE_SECRET"})
     # Logs (gateway.logconfig): the least level printed, and `text` or `json` lines.
     log_level: str = field(default="INFO", metadata={"env": "GATEWAY_LOG_LEVEL"})
     log_format: str = field(default="text", metadata={"env": "GATEWAY_LOG_FORMAT"})

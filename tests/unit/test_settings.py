@@ -143,3 +143,28 @@ def test_aggregator_secrets_are_never_shown():
     assert [secret for secret in ("pw-kannel", "tok-generic", "sig-generic") if secret in shown] == []
     assert variables("kannel", s.aggregator_config("kannel"))["GATEWAY_KANNEL_PASSWORD"] == "***"
     assert variables("kannel", s.aggregator_config("kannel"))["GATEWAY_KANNEL_SENDSMS_URL"] == ""
+
+
+def test_the_gateways_own_secrets_are_never_shown():
+    """Settings end up in tracebacks and debug logs: the tokens, the signing secrets and URLs
+    that may carry a password are left out of their repr."""
+    env = {
+        **BASE,
+        "GATEWAY_INBOUND_TOKEN": "in-token-x",
+        "GATEWAY_METRICS_TOKEN": "metrics-token-x",
+        "GATEWAY_UPSTREAM_URL": "https://lapor.example/hook",
+        "GATEWAY_UPSTREAM_SECRET": "upstream-secret-x",
+        "GATEWAY_CONSOLE_SECRET": "console-secret-0123456789",
+        "REDIS_URL": "redis://:redis-pw-x@127.0.0.1:6379/0",
+        "DATABASE_URL": "postgresql+psycopg://gw:db-pw-x@127.0.0.1/lapor",
+    }
+    shown = repr(load_settings(env, dotenv_path=None))
+    secrets = (
+        "in-token-x",
+        "metrics-token-x",
+        "upstream-secret-x",
+        "console-secret",
+        "redis-pw-x",
+        "db-pw-x",
+    )
+    assert [secret for secret in secrets if secret in shown] == []
