@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from redis.exceptions import RedisError
 
+from gateway.logconfig import mo_correlation
 from gateway.msisdn import mask_msisdn
 from gateway.runtime import Runtime
 
@@ -68,7 +69,7 @@ def check_floods(rt: Runtime, texts: list[Text]) -> list[str]:
     except RedisError:
         return [FloodVerdict.OK] * len(texts)
     verdicts = [flood_verdict(count, rt.settings.flood_limit) for count in counts]
-    for (msisdn, _, _), count, verdict in zip(texts, counts, verdicts, strict=True):
+    for (msisdn, key, _), count, verdict in zip(texts, counts, verdicts, strict=True):
         if verdict != FloodVerdict.OK:
             log.warning(
                 "flood from %s: text %d in %ss -> %s",
@@ -76,5 +77,7 @@ def check_floods(rt: Runtime, texts: list[Text]) -> list[str]:
                 count,
                 rt.settings.flood_window,
                 verdict,
+                # An MO's line carries its id, as every other line about it (a USSD step has none).
+                extra={"correlation_id": mo_correlation(key)} if isinstance(key, int) else None,
             )
     return verdicts

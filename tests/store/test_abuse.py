@@ -18,7 +18,7 @@ from tests.store.helpers import AUTH, outbox, post_mo, reports, table_away
 FLOODER = "081311112222"
 
 
-def test_a_flooding_number_gets_one_warning_then_silence(client, rt, run_jobs, fake_aggregator):
+def test_a_flooding_number_gets_one_warning_then_silence(client, rt, run_jobs, fake_aggregator, caplog):
     limit = rt.settings.flood_limit
     for n in range(limit + 5):
         assert (
@@ -34,6 +34,9 @@ def test_a_flooding_number_gets_one_warning_then_silence(client, rt, run_jobs, f
         # Every text is kept for the record, the flooded ones marked as such.
         assert [r.command for r in rows[limit:]] == ["FLOOD"] * 5
         assert all(r.status == "DONE" for r in rows)
+    # Each flood line carries its MO's correlation id, as the MO's other lines do.
+    flood_lines = [r for r in caplog.records if r.getMessage().startswith("flood from")]
+    assert [r.correlation_id for r in flood_lines] == [f"mo-{r.id}" for r in rows[limit:]]
 
 
 def test_other_numbers_are_not_affected_by_a_flood(client, rt, run_jobs, fake_aggregator):
