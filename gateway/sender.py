@@ -97,7 +97,12 @@ class Sender:
 
         def run(indices: list[int]) -> None:
             for i in indices:
-                if trouble.is_set() or not keep_going() or not pace(i):
+                try:
+                    go = not trouble.is_set() and keep_going() and pace(i)
+                except Exception as exc:  # the cap's check failed (Redis): not made, like a "no"
+                    log.warning("send not made: its pacing failed (%s)", type(exc).__name__)
+                    go = False
+                if not go:
                     return
                 try:
                     with correlation(cids[i] if cids is not None else current_correlation()):

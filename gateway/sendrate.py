@@ -253,8 +253,10 @@ class SendRate:
         now = self.clock()
         checked, until = self._pause_seen.get(aggregator, (float("-inf"), 0.0))
         if now - checked >= PAUSE_RECHECK:
-            paused_ms = self.redis.pttl(_pause_key(aggregator))
-            until = now + max(0, paused_ms) / 1000
+            try:
+                until = now + max(0, self.redis.pttl(_pause_key(aggregator))) / 1000
+            except RedisError:  # only this process's own pause is known until Redis is back
+                pass
             self._pause_seen[aggregator] = (now, until)
         return max(0.0, until - now)
 

@@ -21,6 +21,7 @@ sweeper), and the per-MO unique keys keep a rerun from filing or replying twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -64,29 +65,41 @@ class ReplyLane:
     def __init__(self):
         self._pool = ThreadPoolExecutor(self.MAX_IN_FLIGHT, thread_name_prefix="replies")
         self._in_flight: list[tuple[Future, frozenset[str]]] = []
+        self._errors: list[BaseException] = []
 
     def send(self, job: Callable[[], None], numbers: frozenset[str] = frozenset()) -> None:
         """Start `job` (a batch's sends to `numbers`) once no batch in flight shares a number
-        with it and fewer than MAX_IN_FLIGHT are; an error of a batch before is raised here."""
-        self._finish(lambda f, sent_to: f.done())
-        self._finish(lambda f, sent_to: bool(sent_to & numbers))
-        while len(self._in_flight) >= self.MAX_IN_FLIGHT:
-            self._finish(lambda f, sent_to, first=self._in_flight[0][0]: f is first)
-        self._in_flight.append((self._pool.submit(job), numbers))
+        with it and fewer than MAX_IN_FLIGHT are. An earlier batch's error is raised here, but
+        only after this batch has been started: its MOs are committed, its replies must go."""
+        try:
+            self._finish(lambda f, sent_to: f.done())
+            self._finish(lambda f, sent_to: bool(sent_to & numbers))
+        finally:
+            while len(self._in_flight) >= self.MAX_IN_FLIGHT:
+                first = self._in_flight[0][0]
+                self._finish(lambda f, sent_to, first=first: f is first, raising=False)
+            self._in_flight.append((self._pool.submit(job), numbers))
 
-    def _finish(self, which: Callable[[Future, frozenset[str]], bool]) -> None:
-        """Wait for the batches in flight that `which` names (their errors raised here)."""
+    def _finish(self, which: Callable[[Future, frozenset[str]], bool], raising: bool = True) -> None:
+        """Wait for the batches in flight that `which` names. Each failure is logged; they are
+        raised one per call (the first now, the next on a later call or at close())."""
         chosen = [entry for entry in self._in_flight if which(*entry)]
         self._in_flight = [entry for entry in self._in_flight if entry not in chosen]
         for future, _numbers in chosen:
-            future.result()
+            if (exc := future.exception()) is not None:
+                log.warning(
+                    "a batch's replies failed to go out (%s); the sweeper sends them", safe_reason(exc)
+                )
+                self._errors.append(exc)
+        if raising and self._errors:
+            raise self._errors.pop(0)
 
     def wait(self) -> None:
         """Until every batch in flight has been sent."""
         self._finish(lambda f, sent_to: True)
 
     def close(self) -> None:
-        """Wait for the last batches and stop the threads."""
+        """Wait for the last batches and stop the threads (an error not raised yet is)."""
         try:
             self.wait()
         finally:
@@ -148,7 +161,8 @@ def _drain_batch(
         if quarantine.is_outage(rt, exc):
             raise  # the job fails, the MOs stay PENDING, the sweeper retries
         log.warning("a batch of %d MO(s) failed (%s); handling them one by one", len(ids), safe_reason(exc))
-        lane.wait()  # the careful path replies inline: after the batch before, in order
+        with contextlib.suppress(Exception):  # logged by the lane; this batch still goes one by one
+            lane.wait()  # the careful path replies inline: after the batches before, in order
         return _one_by_one(rt, ids, skip, result)
     numbers = frozenset(h.reply.msisdn for h in handled if h.reply is not None)
     lane.send(lambda: conversation.after_mos_committed(rt, handled, out_of_time), numbers)

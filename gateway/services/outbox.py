@@ -131,6 +131,12 @@ def send_with_due_replies(rt: Runtime, outbound_id: int) -> str:
                         OutboundMessage.kind == OutboundKind.REPLY,
                         OutboundMessage.next_attempt_at <= utcnow(),
                         OutboundMessage.id != outbound_id,
+                        # Not a number with a reply in flight elsewhere: its replies keep their order.
+                        OutboundMessage.msisdn.not_in(
+                            select(OutboundMessage.msisdn).where(
+                                OutboundMessage.status == OutboundStatus.SENDING
+                            )
+                        ),
                     )
                     .order_by(OutboundMessage.id)
                     .limit(2 * rt.settings.send_concurrency - 1)

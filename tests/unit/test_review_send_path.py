@@ -1,5 +1,5 @@
-"""Review of the send path (ReplyLane, Sender.submit_many): each test here names a defect
-found in review and fails until it is fixed."""
+"""Review of the send path (ReplyLane, Sender.submit_many): each test here is a defect an
+outside review found (it failed before its fix)."""
 
 from __future__ import annotations
 
