@@ -290,9 +290,9 @@ def load(port: int, route: str, db: str, args: argparse.Namespace) -> Result:
     return total
 
 
-def reset_database(url: str) -> None:
+def ensure_database(url: str) -> None:
     """Create the PostgreSQL database if missing (its own, so the test suite's truncates never
-    meet the benchmark), then drop and recreate the gateway's tables."""
+    meet the benchmark; a new machine has none)."""
     target = make_url(url)
     if target.get_backend_name() == "postgresql":
         admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -300,6 +300,11 @@ def reset_database(url: str) -> None:
             if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
         admin.dispose()
+
+
+def reset_database(url: str) -> None:
+    """The database (created if missing), with the gateway's tables dropped and recreated."""
+    ensure_database(url)
     reset_schema(url)
 
 
@@ -336,6 +341,7 @@ def bench_floor(db: str, server: Server, args: argparse.Namespace, tmp: Path) ->
     """The floor (see FLOOR_APP) on a fresh `bench_floor` table. Returns the result and whether
     the table holds one row per 2xx answer."""
     url = make_url(f"sqlite:///{tmp / 'floor.db'}" if db == "sqlite" else args.pg_url)
+    ensure_database(url.render_as_string(hide_password=False))
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_floor"))
