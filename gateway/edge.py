@@ -14,6 +14,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from gateway.errors import InvalidPayload
 
@@ -219,3 +220,20 @@ def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
     return False
+
+
+# Raw (not %-escaped) bytes in a query or form body, escaped before unquoting.
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def decode_urlencoded(raw: bytes, charset: str = "utf-8") -> dict[str, str]:
+    """Decode `a=b&c=d` in `charset`, percent-escaped bytes and raw ones alike (some
+    aggregators post raw UTF-8 without %-encoding it); invalid bytes become U+FFFD so a parser
+    can name the field. (Werkzeug would leave invalid sequences percent-encoded,
+    indistinguishable from text.)"""
+    codec = text_codec(charset)
+    # Escape the raw bytes too, so unquoting turns both forms into the same bytes, decoded once.
+    escaped = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], raw).decode("ascii")
+    pairs = parse_qsl(escaped, keep_blank_values=True, encoding=codec, errors="replace")
+    # A charset such as utf-7 can decode to a lone surrogate: replaced, as invalid bytes are.
+    return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in pairs}

@@ -44,12 +44,11 @@ from gateway.aggregators.base import (
 from gateway.aggregators.generic import required_stripped
 from gateway.aggregators.http_status import classify_http_failure
 from gateway.aggregators.udh import parse_udh
-from gateway.edge import check_sent_at, decode_text, row_id
+from gateway.edge import check_sent_at, decode_text, decode_urlencoded, row_id
 from gateway.errors import InvalidPayload, SendError
 from gateway.gsm7 import is_gsm7
 from gateway.models import OutboundStatus
 from gateway.msisdn import redact_numbers
-from gateway.web.wire import decode_urlencoded
 
 SEND_PATH = "/APIhttpU/receive2waysms.php"
 WIB = timezone(timedelta(hours=7))

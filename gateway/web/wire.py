@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl
-
 from flask import Request
 
 from gateway.aggregators.base import WireRequest
-from gateway.edge import loads_json, text_codec, without_lone_surrogates
+from gateway.edge import decode_urlencoded, loads_json
 from gateway.errors import InvalidPayload
-
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def wire_request(request: Request) -> WireRequest:
@@ -59,16 +54,3 @@ def unparsed_wire_request(request: Request) -> WireRequest:
 def _headers(request: Request) -> dict[str, str]:
     """The headers with lower-case names (WireRequest.header looks them up in any case)."""
     return {name.lower(): value for name, value in request.headers.items()}
-
-
-def decode_urlencoded(raw: bytes, charset: str = "utf-8") -> dict[str, str]:
-    """Decode `a=b&c=d` in `charset`, percent-escaped bytes and raw ones alike (some
-    aggregators post raw UTF-8 without %-encoding it); invalid bytes become U+FFFD so a parser
-    can name the field. (Werkzeug would leave invalid sequences percent-encoded,
-    indistinguishable from text.)"""
-    codec = text_codec(charset)
-    # Escape the raw bytes too, so unquoting turns both forms into the same bytes, decoded once.
-    escaped = _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], raw).decode("ascii")
-    pairs = parse_qsl(escaped, keep_blank_values=True, encoding=codec, errors="replace")
-    # A charset such as utf-7 can decode to a lone surrogate: replaced, as invalid bytes are.
-    return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in pairs}
