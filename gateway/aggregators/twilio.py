@@ -108,7 +108,7 @@ def signature(auth_token: str, url: str, params: dict[str, str]) -> str:
 def signed_url(public_url: str, req: WireRequest) -> str:
     """The URL Twilio called: GATEWAY_PUBLIC_URL, our route's path (from /sms/ on, so a
     prefix a proxy strips does not matter) and the query exactly as received."""
-    path = urlsplit(req.url).path
+    path = req.path
     route = path[path.rindex("/sms/") :] if "/sms/" in path else path
     query = req.raw_query.decode("latin-1")
     return public_url.rstrip("/") + route + (f"?{query}" if query else "")

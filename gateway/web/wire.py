@@ -32,7 +32,7 @@ def wire_request(request: Request) -> WireRequest:
         body=body,
         content_type=request.content_type or "",
         raw_query=request.query_string,
-        url=request.url,
+        path=request.path,
         headers=_headers(request),
     )
 
@@ -46,7 +46,7 @@ def unparsed_wire_request(request: Request) -> WireRequest:
         body=request.get_data(cache=True),
         content_type=request.content_type or "",
         raw_query=request.query_string,
-        url=request.url,
+        path=request.path,
         headers=_headers(request),
     )
 

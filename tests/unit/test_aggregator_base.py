@@ -52,7 +52,7 @@ def test_callback_url_carries_the_inbound_token_encoded():
     assert "a/b+c" not in repr(config)
 
 
-def test_the_wire_request_has_the_url_and_headers_for_signature_schemes():
+def test_the_wire_request_has_the_path_and_headers_for_signature_schemes():
     app = Flask(__name__)
     with app.test_request_context(
         "/sms/twilio/inbound?x=1", method="POST", data={"Body": "hi"}, headers={"X-Twilio-Signature": "s"}
@@ -60,6 +60,6 @@ def test_the_wire_request_has_the_url_and_headers_for_signature_schemes():
         from flask import request
 
         req = wire_request(request)
-    assert req.url == "http://localhost/sms/twilio/inbound?x=1"
+    assert (req.path, req.raw_query) == ("/sms/twilio/inbound", b"x=1")
     assert (req.header("x-twilio-signature"), req.header("X-TWILIO-SIGNATURE")) == ("s", "s")
     assert req.form == {"Body": "hi"} and WireRequest().header("missing") is None

@@ -34,13 +34,13 @@ def config(**changes) -> TwilioConfig:
     return TwilioConfig(**{**values, **changes})
 
 
-def signed(name: str, url: str = "http://10.0.0.5:8000") -> WireRequest:
-    """The recorded callback as the receiver sees it behind a proxy: its own URL (not the public
-    one Twilio signed) and the headers, X-Twilio-Signature among them."""
+def signed(name: str, prefix: str = "") -> WireRequest:
+    """The recorded callback as the receiver sees it behind a proxy: its own path (not the
+    public URL Twilio signed; a proxy may add a `prefix`) and the headers, X-Twilio-Signature
+    among them."""
     fx = load("twilio", name)
     headers = {k.lower(): v for k, v in fx["headers"].items()}
-    query = f"?{fx['query_string']}" if fx["query_string"] else ""
-    return dataclasses.replace(wire(fx), url=f"{url}{fx['path']}{query}", headers=headers)
+    return dataclasses.replace(wire(fx), path=f"{prefix}{fx['path']}", headers=headers)
 
 
 def response(name: str) -> SendResponse:
