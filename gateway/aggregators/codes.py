@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gateway.aggregators.generic import parse_iso_timestamp
 from gateway.edge import check_sent_at
 from gateway.errors import InvalidPayload, SendError
 from gateway.msisdn import redact_numbers
@@ -76,8 +77,5 @@ def utc_timestamp(
             continue
         return check_sent_at(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), field)
     if iso:
-        try:
-            return check_sent_at(datetime.fromisoformat(value.replace("Z", "+00:00")), field)
-        except ValueError:
-            pass
+        return parse_iso_timestamp(value, field)
     raise InvalidPayload(field, "is not a timestamp in this aggregator's format")

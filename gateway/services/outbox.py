@@ -142,6 +142,8 @@ def send_with_due_replies(rt: Runtime, outbound_id: int) -> str:
                     .limit(2 * rt.settings.send_concurrency - 1)
                 )
             )
+    if others:
+        log.info("send job for MT %d takes along %d due repl(ies)", outbound_id, len(others))
     return send_batch(rt, [outbound_id, *others])[outbound_id]
 
 
